@@ -1,0 +1,3 @@
+export { activeResources, assertNoLeaks, baseline, settle } from './leaks.js';
+export { freePort } from './ports.js';
+export { waitFor } from './wait.js';

@@ -1,0 +1,15 @@
+// `npm run bench [name...]`: runs every benchmark module (or the named ones) in one process.
+const all: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
+  endpoint: () => import('./endpoint.bench.js'),
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const name of wanted.length > 0 ? wanted : Object.keys(all)) {
+  const load = all[name];
+  if (!load) {
+    console.error(`unknown benchmark ${name}; known: ${Object.keys(all).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`\n# ${name}`);
+  await (await load()).run();
+}

@@ -155,6 +155,7 @@ function test(extra) {
     'lint (biome check; `npm run format` fixes most)',
   );
   const mocha = join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
+  const specs = extra.length > 0 ? extra : ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'];
   const r = spawnSync(
     process.execPath,
     tool(

@@ -1,0 +1,203 @@
+import { type Endpoint, type Logger, silentLogger } from '@kitts/endpoint';
+import { sameInstance, sameInstances, sortedUnique } from './instance.js';
+import type { EndpointSet, Entry, Factory, Instance, Instancer, InstancerEvent } from './types.js';
+
+export interface EndpointerOptions {
+  /**
+   * go-kit's InvalidateOnError: after a registry error, keep serving the last set for
+   * this many milliseconds, then close every endpoint and make current() throw the
+   * error. A later good event restores service. Without it, the last set is kept for
+   * as long as the registry fails: a registry outage never empties the set by itself.
+   */
+  invalidateOnError?: number;
+  /** Clock for invalidateOnError; Date.now by default. */
+  now?: () => number;
+  logger?: Logger;
+}
+
+export type EndpointSetListener<Req, Res> = (set: EndpointSet<Req, Res>) => void;
+
+interface Slot<Req, Res> {
+  entry: Entry<Req, Res>;
+  close: (() => void | Promise<void>) | undefined;
+}
+
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/**
+ * go-kit's endpoint cache, made right: it turns an Instancer's events into an
+ * EndpointSet, calling the factory once per new instance, keeping the endpoint of every
+ * surviving one, and closing vanished ones. `current()` is O(1) and allocation-free: the
+ * set is rebuilt when the instances change, never when it is read.
+ */
+export class Endpointer<Req = unknown, Res = unknown> {
+  private slots = new Map<string, Slot<Req, Res>>();
+  private set: EndpointSet<Req, Res> = Object.freeze({ version: 0, entries: EMPTY });
+  private readonly listeners = new Set<EndpointSetListener<Req, Res>>();
+  private readonly unsubscribe: () => void;
+  private readonly now: () => number;
+  private readonly logger: Logger;
+  private readonly invalidateOnError: number | undefined;
+  /** Set while the registry reports errors and invalidateOnError is on. */
+  private failure: { error: Error; deadline: number } | undefined;
+  private invalidated: Error | undefined;
+  private closed = false;
+  private lastInstances: readonly Instance[] | undefined;
+
+  constructor(
+    instancer: Instancer,
+    private readonly factory: Factory<Req, Res>,
+    options: EndpointerOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? silentLogger;
+    this.invalidateOnError = options.invalidateOnError;
+    this.unsubscribe = instancer.subscribe((event) => this.onEvent(event));
+  }
+
+  /** The current set. Throws the registry's error once invalidateOnError has expired. */
+  current(): EndpointSet<Req, Res> {
+    if (this.failure !== undefined && this.now() >= this.failure.deadline) this.invalidate();
+    if (this.invalidated !== undefined) throw this.invalidated;
+    return this.set;
+  }
+
+  /** Called after every effective change with the new set. Returns an unsubscribe function. */
+  onChange(listener: EndpointSetListener<Req, Res>): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    this.listeners.clear();
+    const closing = [...this.slots.values()].map((s) => this.closeSlot(s));
+    this.slots = new Map();
+    this.set = Object.freeze({ version: this.set.version + 1, entries: EMPTY });
+    await Promise.all(closing);
+  }
+
+  private onEvent(event: InstancerEvent): void {
+    if (this.closed) return;
+    if (event.error !== undefined) {
+      this.onError(event.error);
+      return;
+    }
+    this.failure = undefined;
+    const instances = sortedUnique(event.instances);
+    if (
+      this.invalidated === undefined &&
+      this.lastInstances !== undefined &&
+      sameInstances(this.lastInstances, instances)
+    ) {
+      return;
+    }
+    this.invalidated = undefined;
+    this.lastInstances = instances;
+    this.apply(instances);
+  }
+
+  private onError(error: Error): void {
+    if (this.invalidateOnError === undefined) {
+      this.logger.warn({ err: error }, 'kitts/sd: registry error; keeping the last known endpoints');
+      return;
+    }
+    // A second error keeps the first one and its deadline, as go-kit.
+    if (this.failure !== undefined || this.invalidated !== undefined) return;
+    this.failure = { error, deadline: this.now() + this.invalidateOnError };
+  }
+
+  private invalidate(): void {
+    const { error } = this.failure!;
+    this.failure = undefined;
+    this.invalidated = error;
+    this.lastInstances = undefined;
+    for (const slot of this.slots.values()) void this.closeSlot(slot);
+    this.slots = new Map();
+    this.publish(EMPTY);
+  }
+
+  private apply(instances: readonly Instance[]): void {
+    const old = this.slots;
+    const next = new Map<string, Slot<Req, Res>>();
+    const entries: Entry<Req, Res>[] = [];
+    for (const instance of instances) {
+      const slot = old.get(instance.id);
+      if (slot !== undefined && sameInstance(slot.entry.instance, instance)) {
+        next.set(instance.id, slot);
+        entries.push(slot.entry);
+        continue;
+      }
+      if (slot !== undefined && slot.entry.instance.address === instance.address) {
+        // Only weight, tags or meta changed: a new Entry around the same endpoint.
+        const updated: Slot<Req, Res> = {
+          entry: makeEntry(instance, slot.entry.endpoint, slot.entry.available),
+          close: slot.close,
+        };
+        next.set(instance.id, updated);
+        entries.push(updated.entry);
+        continue;
+      }
+      const created = this.create(instance);
+      if (created !== undefined) {
+        next.set(instance.id, created);
+        entries.push(created.entry);
+      }
+    }
+    for (const [id, slot] of old) {
+      const kept = next.get(id);
+      if (kept === undefined || kept.close !== slot.close || kept.entry.endpoint !== slot.entry.endpoint) {
+        void this.closeSlot(slot);
+      }
+    }
+    this.slots = next;
+    const prev = this.set.entries;
+    if (entries.length !== prev.length || entries.some((e, i) => e !== prev[i])) this.publish(entries);
+  }
+
+  private create(instance: Instance): Slot<Req, Res> | undefined {
+    let made: ReturnType<Factory<Req, Res>>;
+    try {
+      made = this.factory(instance);
+    } catch (err) {
+      this.logger.error({ err, instance }, 'kitts/sd: the factory failed; skipping this instance');
+      return undefined;
+    }
+    if (typeof made === 'function') return { entry: makeEntry(instance, made, undefined), close: undefined };
+    const available = made.available === undefined ? undefined : made.available.bind(made);
+    const close = made.close === undefined ? undefined : made.close.bind(made);
+    return { entry: makeEntry(instance, made.endpoint, available), close };
+  }
+
+  private async closeSlot(slot: Slot<Req, Res>): Promise<void> {
+    if (slot.close === undefined) return;
+    try {
+      await slot.close();
+    } catch (err) {
+      this.logger.error({ err, instance: slot.entry.instance }, 'kitts/sd: closing an endpoint failed');
+    }
+  }
+
+  private publish(entries: readonly Entry<Req, Res>[]): void {
+    this.set = Object.freeze({ version: this.set.version + 1, entries: Object.freeze(entries) });
+    for (const l of [...this.listeners]) {
+      try {
+        l(this.set);
+      } catch (err) {
+        this.logger.error({ err }, 'kitts/sd: an onChange listener threw');
+      }
+    }
+  }
+}
+
+function makeEntry<Req, Res>(
+  instance: Instance,
+  endpoint: Endpoint<Req, Res>,
+  available: (() => boolean) | undefined,
+): Entry<Req, Res> {
+  return Object.freeze(available === undefined ? { instance, endpoint } : { instance, endpoint, available });
+}

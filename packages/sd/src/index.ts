@@ -2,8 +2,8 @@ export { InstanceBroadcaster } from './broadcaster.js';
 export type { EndpointerOptions, EndpointSetListener } from './endpointer.js';
 export { Endpointer } from './endpointer.js';
 export { FixedInstancer } from './fixed.js';
-export { instanceKey } from './instance-key.js';
 export { compareById, sameInstance, sameInstances, sortedUnique, toInstance, weightOf } from './instance.js';
+export { instanceKey } from './instance-key.js';
 export type { HealthStatus, MemoryInstancerOptions, MemoryRegistrarOptions } from './memory.js';
 export { MemoryRegistrar, MemoryRegistry } from './memory.js';
 export type {

@@ -20,6 +20,8 @@ export type EndpointSetListener<Req, Res> = (set: EndpointSet<Req, Res>) => void
 interface Slot<Req, Res> {
   entry: Entry<Req, Res>;
   close: (() => void | Promise<void>) | undefined;
+  /** The last apply() pass that saw this instance. */
+  generation: number;
 }
 
 const EMPTY: readonly never[] = Object.freeze([]);
@@ -43,6 +45,7 @@ export class Endpointer<Req = unknown, Res = unknown> {
   private invalidated: Error | undefined;
   private closed = false;
   private lastInstances: readonly Instance[] | undefined;
+  private generation = 0;
 
   constructor(
     instancer: Instancer,
@@ -122,41 +125,43 @@ export class Endpointer<Req = unknown, Res = unknown> {
   }
 
   private apply(instances: readonly Instance[]): void {
-    const old = this.slots;
-    const next = new Map<string, Slot<Req, Res>>();
-    const entries: Entry<Req, Res>[] = [];
-    for (const instance of instances) {
-      const slot = old.get(instance.id);
-      if (slot !== undefined && sameInstance(slot.entry.instance, instance)) {
-        next.set(instance.id, slot);
-        entries.push(slot.entry);
-        continue;
-      }
-      if (slot !== undefined && slot.entry.instance.address === instance.address) {
-        // Only weight, tags or meta changed: a new Entry around the same endpoint.
-        const updated: Slot<Req, Res> = {
-          entry: makeEntry(instance, slot.entry.endpoint, slot.entry.available),
-          close: slot.close,
-        };
-        next.set(instance.id, updated);
-        entries.push(updated.entry);
-        continue;
-      }
-      const created = this.create(instance);
-      if (created !== undefined) {
-        next.set(instance.id, created);
-        entries.push(created.entry);
-      }
-    }
-    for (const [id, slot] of old) {
-      const kept = next.get(id);
-      if (kept === undefined || kept.close !== slot.close || kept.entry.endpoint !== slot.entry.endpoint) {
-        void this.closeSlot(slot);
-      }
-    }
-    this.slots = next;
+    // Slots are updated in place and marked with this pass's generation; whatever is left
+    // unmarked has vanished. One Map lookup per instance, no new Map per event.
+    const gen = ++this.generation;
     const prev = this.set.entries;
-    if (entries.length !== prev.length || entries.some((e, i) => e !== prev[i])) this.publish(entries);
+    const entries: Entry<Req, Res>[] = new Array(instances.length);
+    let n = 0;
+    let changed = false;
+    for (const instance of instances) {
+      let slot = this.slots.get(instance.id);
+      if (slot !== undefined && !sameInstance(slot.entry.instance, instance)) {
+        if (slot.entry.instance.address === instance.address) {
+          // Only weight, tags or meta changed: a new Entry around the same endpoint.
+          slot.entry = makeEntry(instance, slot.entry.endpoint, slot.entry.available);
+        } else {
+          void this.closeSlot(slot);
+          this.slots.delete(instance.id);
+          slot = undefined;
+        }
+      }
+      if (slot === undefined) {
+        slot = this.create(instance);
+        if (slot === undefined) continue;
+        this.slots.set(instance.id, slot);
+      }
+      slot.generation = gen;
+      if (!changed && prev[n] !== slot.entry) changed = true;
+      entries[n++] = slot.entry;
+    }
+    entries.length = n;
+    if (this.slots.size !== n) {
+      for (const [id, slot] of this.slots) {
+        if (slot.generation === gen) continue;
+        void this.closeSlot(slot);
+        this.slots.delete(id);
+      }
+    }
+    if (changed || n !== prev.length) this.publish(entries);
   }
 
   private create(instance: Instance): Slot<Req, Res> | undefined {
@@ -167,10 +172,11 @@ export class Endpointer<Req = unknown, Res = unknown> {
       this.logger.error({ err, instance }, 'kitts/sd: the factory failed; skipping this instance');
       return undefined;
     }
-    if (typeof made === 'function') return { entry: makeEntry(instance, made, undefined), close: undefined };
+    if (typeof made === 'function')
+      return { entry: makeEntry(instance, made, undefined), close: undefined, generation: 0 };
     const available = made.available === undefined ? undefined : made.available.bind(made);
     const close = made.close === undefined ? undefined : made.close.bind(made);
-    return { entry: makeEntry(instance, made.endpoint, available), close };
+    return { entry: makeEntry(instance, made.endpoint, available), close, generation: 0 };
   }
 
   private async closeSlot(slot: Slot<Req, Res>): Promise<void> {
@@ -183,7 +189,7 @@ export class Endpointer<Req = unknown, Res = unknown> {
   }
 
   private publish(entries: readonly Entry<Req, Res>[]): void {
-    this.set = Object.freeze({ version: this.set.version + 1, entries: Object.freeze(entries) });
+    this.set = Object.freeze({ version: this.set.version + 1, entries });
     for (const l of [...this.listeners]) {
       try {
         l(this.set);

@@ -32,14 +32,14 @@ export function sortedUnique(instances: readonly Instance[]): readonly Instance[
     }
   }
   if (ok) return instances;
-  const seen = new Set<string>();
-  const out: Instance[] = [];
-  for (const inst of instances) {
-    if (seen.has(inst.id)) continue;
-    seen.add(inst.id);
-    out.push(inst);
-  }
-  return out.sort(compareById);
+  // The default sort compares ids natively (UTF-16 order, as `<`), several times faster
+  // than a JS comparator on large sets; the Map keeps the first occurrence of an id.
+  const byId = new Map<string, Instance>();
+  for (const inst of instances) if (!byId.has(inst.id)) byId.set(inst.id, inst);
+  const ids = [...byId.keys()].sort();
+  const out: Instance[] = new Array(ids.length);
+  for (let i = 0; i < ids.length; i++) out[i] = byId.get(ids[i]!)!;
+  return out;
 }
 
 export function sameInstance(a: Instance, b: Instance): boolean {

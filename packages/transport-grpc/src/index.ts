@@ -1,0 +1,25 @@
+export type {
+  ClientOptions,
+  ClientRequestFunc,
+  ClientResponseFunc,
+  DecodeResponseFunc,
+  EncodeRequestFunc,
+  UnaryMethod,
+} from './client.js';
+export { createUnaryClient, lookupMethod } from './client.js';
+export type { GrpcErrorInit } from './grpc-error.js';
+export { GrpcError, isRetryable, isRetryableCode } from './grpc-error.js';
+export type { IoTsCodec, Issue, Schema, StandardSchemaV1 } from './schema.js';
+export { schemaDecoder, validate } from './schema.js';
+export type {
+  DecodeRequestFunc,
+  EncodeResponseFunc,
+  ServerFinalizerInfo,
+  ServerOptions,
+  ServerRequestFunc,
+  ServerResponseFunc,
+  ServerResponseInfo,
+} from './server.js';
+export { createUnaryHandler } from './server.js';
+export type { StatusAnswer } from './status.js';
+export { codeFromHttpStatus, httpStatusOf, Status, statusName, statusOf } from './status.js';

@@ -1,0 +1,166 @@
+/**
+ * One way to validate untrusted values with either an io-ts codec or any Standard Schema
+ * v1 validator (zod, valibot, arktype...). Both are recognised by shape, so neither
+ * library is a dependency: users bring the one they already use.
+ */
+import { DecodeError, type KittsErrorOptions } from '@kitts/endpoint';
+
+/** The Standard Schema v1 interface (https://standardschema.dev), written out to avoid a dependency. */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  };
+}
+
+export type StandardResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | { readonly issues: readonly StandardIssue[] };
+
+export interface StandardIssue {
+  readonly message: string;
+  readonly path?: readonly (PropertyKey | { readonly key: PropertyKey })[] | undefined;
+}
+
+/** The part of an io-ts `Type` we use: `decode` returning an fp-ts Either. */
+export interface IoTsType<A> {
+  readonly name: string;
+  decode(input: unknown): IoTsEither<A>;
+}
+
+type IoTsEither<A> =
+  | { readonly _tag: 'Left'; readonly left: readonly IoTsValidationError[] }
+  | { readonly _tag: 'Right'; readonly right: A };
+
+interface IoTsValidationError {
+  readonly value: unknown;
+  readonly context: readonly {
+    readonly key: string;
+    readonly type: { readonly name: string; readonly _tag?: string };
+  }[];
+  readonly message?: string | undefined;
+}
+
+/** Anything `jsonBody`, `query`, `pathParams` and `jsonResponse` accept. */
+export type Schema<T> = StandardSchemaV1<unknown, T> | IoTsType<T>;
+
+/** The type a schema produces. */
+export type Infer<S> = S extends StandardSchemaV1<any, infer O> ? O : S extends IoTsType<infer A> ? A : never;
+
+export interface Issue {
+  /** A JSONPath-like location: `$` is the whole value, `$.items[0].name` a field. */
+  path: string;
+  message: string;
+}
+
+export type Validator<T> = (value: unknown) => T | Promise<T>;
+
+/**
+ * Compile a schema into a function that returns the valid value or throws a DecodeError
+ * naming every failing path. `what` prefixes the message ("invalid request body").
+ * Throws a TypeError at once when `schema` is neither kind, so a typo fails at start-up.
+ */
+export function validator<T>(
+  schema: Schema<T>,
+  what: string,
+  errorOptions?: KittsErrorOptions,
+): Validator<T> {
+  if (isStandard(schema)) {
+    const validate = schema['~standard'].validate;
+    return (value) => {
+      const result = validate(value);
+      if (result instanceof Promise) return result.then((r) => standardValue(r, what, errorOptions));
+      return standardValue(result, what, errorOptions);
+    };
+  }
+  if (isIoTs(schema)) {
+    return (value) => {
+      const result = schema.decode(value);
+      if (result._tag === 'Right') return result.right;
+      throw invalid(what, ioTsIssues(result.left), errorOptions);
+    };
+  }
+  throw new TypeError('kitts/transport-http: a schema must be an io-ts codec or a Standard Schema validator');
+}
+
+function standardValue<T>(result: StandardResult<T>, what: string, errorOptions?: KittsErrorOptions): T {
+  if (result.issues === undefined) return result.value;
+  throw invalid(
+    what,
+    result.issues.map((i) => ({ path: formatPath(i.path?.map(segmentKey) ?? []), message: i.message })),
+    errorOptions,
+  );
+}
+
+function invalid(what: string, issues: Issue[], errorOptions?: KittsErrorOptions): DecodeError {
+  const unique = dedupe(issues);
+  const detail = unique.map((i) => `${i.path}: ${i.message}`).join('; ');
+  return new DecodeError(`${what}: ${detail}`, { issues: unique, ...errorOptions });
+}
+
+function ioTsIssues(errors: readonly IoTsValidationError[]): Issue[] {
+  return errors.map((e) => {
+    // io-ts' context runs from the root type to the failing one; the root's key is '', and
+    // the members of a union or intersection are keyed by index, which is no data path.
+    const keys: string[] = [];
+    for (let i = 1; i < e.context.length; i++) {
+      const parent = e.context[i - 1]!.type._tag;
+      if (parent !== 'UnionType' && parent !== 'IntersectionType') keys.push(e.context[i]!.key);
+    }
+    const expected = e.context[e.context.length - 1]?.type.name ?? 'a valid value';
+    return { path: formatPath(keys), message: e.message ?? `expected ${expected}, got ${describe(e.value)}` };
+  });
+}
+
+function segmentKey(s: PropertyKey | { readonly key: PropertyKey }): PropertyKey {
+  return typeof s === 'object' ? s.key : s;
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+export function formatPath(keys: readonly PropertyKey[]): string {
+  let out = '$';
+  for (const k of keys) {
+    if (typeof k === 'number' || (typeof k === 'string' && /^\d+$/.test(k))) out += `[${String(k)}]`;
+    else if (typeof k === 'string' && IDENT.test(k)) out += `.${k}`;
+    else out += `[${JSON.stringify(String(k))}]`;
+  }
+  return out;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return String(value);
+}
+
+function dedupe(issues: Issue[]): Issue[] {
+  // io-ts reports one error per union member; keep each (path, message) once.
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}\u0000${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function isStandard(s: unknown): s is StandardSchemaV1<unknown, any> {
+  if ((typeof s !== 'object' && typeof s !== 'function') || s === null) return false;
+  const std = (s as { '~standard'?: { version?: unknown; validate?: unknown } })['~standard'];
+  return typeof std === 'object' && std !== null && std.version === 1 && typeof std.validate === 'function';
+}
+
+function isIoTs(s: unknown): s is IoTsType<any> {
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof (s as { decode?: unknown }).decode === 'function' &&
+    typeof (s as { is?: unknown }).is === 'function'
+  );
+}

@@ -1,3 +1,11 @@
 export { activeResources, assertNoLeaks, baseline, settle } from './leaks.js';
 export { freePort } from './ports.js';
+export type { DnsmasqServer, DnsRecords, HostRecord, SrvRecord } from './servers/dnsmasq.js';
+export { startDnsmasq } from './servers/dnsmasq.js';
+export type { EtcdOptions, EtcdServer } from './servers/etcd.js';
+export { startEtcd } from './servers/etcd.js';
+export type { TcpProxy } from './servers/tcp-proxy.js';
+export { startTcpProxy } from './servers/tcp-proxy.js';
+export type { ZookeeperOptions, ZookeeperServer } from './servers/zookeeper.js';
+export { startZookeeper } from './servers/zookeeper.js';
 export { waitFor } from './wait.js';

@@ -22,7 +22,11 @@ const Order = z.object({
   count: z.int().positive(),
   tags: z.array(z.string()).optional(),
 });
-const OrderIoTs = t.type({ name: t.string, count: t.number, tags: t.union([t.array(t.string), t.undefined]) });
+const OrderIoTs = t.type({
+  name: t.string,
+  count: t.number,
+  tags: t.union([t.array(t.string), t.undefined]),
+});
 
 describe('transport-http decoders', () => {
   let running: Running | undefined;
@@ -62,7 +66,11 @@ describe('transport-http decoders', () => {
     it('accepts application/*+json and a utf-8 charset', async () => {
       const url = await start(createHandler(echo, jsonBody(Order), encodeJSON));
       const body = JSON.stringify({ name: 'a', count: 1 });
-      const a = await send(url, { method: 'POST', headers: { 'content-type': 'application/vnd.api+json' }, body });
+      const a = await send(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/vnd.api+json' },
+        body,
+      });
       const b = await send(url, {
         method: 'POST',
         headers: { 'content-type': 'Application/JSON; Charset="UTF-8"' },
@@ -77,7 +85,9 @@ describe('transport-http decoders', () => {
           version: 1,
           vendor: 'test',
           validate: async (v) =>
-            typeof v === 'number' ? { value: v * 2 } : { issues: [{ message: 'expected a number', path: [] }] },
+            typeof v === 'number'
+              ? { value: v * 2 }
+              : { issues: [{ message: 'expected a number', path: [] }] },
         },
       };
       const url = await start(createHandler(echo, jsonBody(asyncSchema), encodeJSON));
@@ -108,9 +118,21 @@ describe('transport-http decoders', () => {
   });
 
   describe('untrusted input', () => {
-    const cases: { what: string; headers: Record<string, string>; body: string; status: number; code: string }[] = [
+    const cases: {
+      what: string;
+      headers: Record<string, string>;
+      body: string;
+      status: number;
+      code: string;
+    }[] = [
       { what: 'no content type', headers: {}, body: '{}', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-      { what: 'text/plain', headers: { 'content-type': 'text/plain' }, body: '{}', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+      {
+        what: 'text/plain',
+        headers: { 'content-type': 'text/plain' },
+        body: '{}',
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      },
       {
         what: 'a latin-1 charset',
         headers: { 'content-type': 'application/json; charset=iso-8859-1' },
@@ -125,8 +147,20 @@ describe('transport-http decoders', () => {
         status: 415,
         code: 'UNSUPPORTED_MEDIA_TYPE',
       },
-      { what: 'malformed JSON', headers: { 'content-type': 'application/json' }, body: '{"name":', status: 400, code: 'DECODE' },
-      { what: 'an empty body', headers: { 'content-type': 'application/json' }, body: '', status: 400, code: 'DECODE' },
+      {
+        what: 'malformed JSON',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name":',
+        status: 400,
+        code: 'DECODE',
+      },
+      {
+        what: 'an empty body',
+        headers: { 'content-type': 'application/json' },
+        body: '',
+        status: 400,
+        code: 'DECODE',
+      },
     ];
     for (const c of cases) {
       it(`answers ${c.status} to ${c.what}`, async () => {
@@ -141,27 +175,33 @@ describe('transport-http decoders', () => {
     it('answers 413 from the declared length without reading the body', async () => {
       const url = await start(createHandler(echo, jsonBody(Order, { limit: 1024 }), encodeJSON));
       // Declare 10 MB, send none of it: the answer must come before any body.
-      const answer = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
-        const req = request(url, {
-          method: 'POST',
-          agent: false,
-          headers: { 'content-type': 'application/json', 'content-length': 10_000_000 },
-        });
-        req.on('response', (res) => {
-          res.resume();
-          resolve({ status: res.statusCode ?? 0, connection: res.headers.connection });
-          req.destroy();
-        });
-        req.on('error', reject);
-        req.flushHeaders();
-      });
+      const answer = await new Promise<{ status: number; connection: string | undefined }>(
+        (resolve, reject) => {
+          const req = request(url, {
+            method: 'POST',
+            agent: false,
+            headers: { 'content-type': 'application/json', 'content-length': 10_000_000 },
+          });
+          req.on('response', (res) => {
+            res.resume();
+            resolve({ status: res.statusCode ?? 0, connection: res.headers.connection });
+            req.destroy();
+          });
+          req.on('error', reject);
+          req.flushHeaders();
+        },
+      );
       expect(answer).to.deep.equal({ status: 413, connection: 'close' });
     });
 
     it('answers 413 to a chunked body as soon as it passes the limit, before it ends', async () => {
       const url = await start(createHandler(echo, jsonBody(Order, { limit: 1024 }), encodeJSON));
       const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } });
+        const req = request(url, {
+          method: 'POST',
+          agent: false,
+          headers: { 'content-type': 'application/json' },
+        });
         req.on('response', (res) => {
           let body = '';
           res.on('data', (c: Buffer) => {
@@ -196,7 +236,10 @@ describe('transport-http decoders', () => {
             return decode(ctx, req);
           },
           encodeJSON,
-          { finalizer: (_ctx, info) => finalized.resolve(info), errorHandler: (_ctx, err) => errors.push(err) },
+          {
+            finalizer: (_ctx, info) => finalized.resolve(info),
+            errorHandler: (_ctx, err) => errors.push(err),
+          },
         ),
       );
       const req = request(url, {
@@ -230,7 +273,10 @@ describe('transport-http decoders', () => {
   });
 
   it('refuses a schema that is neither io-ts nor Standard Schema, at creation', () => {
-    expect(() => jsonBody({ parse: () => 1 } as never)).to.throw(TypeError, /io-ts codec or a Standard Schema/);
+    expect(() => jsonBody({ parse: () => 1 } as never)).to.throw(
+      TypeError,
+      /io-ts codec or a Standard Schema/,
+    );
     expect(() => jsonBody(Order, { limit: -1 })).to.throw(TypeError, /limit/);
   });
 });

@@ -14,7 +14,11 @@ const handler = () => createHandler(greet, jsonBody(Greeting), encodeJSON);
 
 const GoodsParams = z.object({ id: z.coerce.number().int() });
 const goods = () =>
-  createHandler((_ctx: Context, req: { id: number }) => Promise.resolve({ id: req.id }), pathParams(GoodsParams), encodeJSON);
+  createHandler(
+    (_ctx: Context, req: { id: number }) => Promise.resolve({ id: req.id }),
+    pathParams(GoodsParams),
+    encodeJSON,
+  );
 
 /** The same assertions for every way of mounting the handler. */
 async function expectServes(url: string): Promise<void> {

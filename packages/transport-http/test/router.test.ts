@@ -2,7 +2,14 @@ import type { Context } from '@kitts/endpoint';
 import { assertNoLeaks, baseline } from '@kitts/testkit';
 import { expect } from 'chai';
 import { z } from 'zod';
-import { createHandler, createRouter, encodeJSON, jsonBody, pathParams, pathParamsKey } from '../src/index.js';
+import {
+  createHandler,
+  createRouter,
+  encodeJSON,
+  jsonBody,
+  pathParams,
+  pathParamsKey,
+} from '../src/index.js';
 import { postJSON, type Running, send, serve } from './helpers.js';
 
 describe('transport-http router', () => {
@@ -16,7 +23,8 @@ describe('transport-http router', () => {
       encodeJSON,
     );
     const putGood = createHandler(
-      (ctx: Context, req: { name: string }) => Promise.resolve({ id: ctx.value(pathParamsKey)?.id, name: req.name }),
+      (ctx: Context, req: { name: string }) =>
+        Promise.resolve({ id: ctx.value(pathParamsKey)?.id, name: req.name }),
       jsonBody(z.object({ name: z.string() })),
       encodeJSON,
     );
@@ -71,7 +79,9 @@ describe('transport-http router', () => {
     expect(have.status).to.equal(405);
     expect(have.headers.allow).to.equal('GET, HEAD, PATCH, PUT');
     expect(have.json.error.code).to.equal('METHOD_NOT_ALLOWED');
-    expect(have.json.error.message).to.equal('DELETE is not allowed on /goods/7; allowed: GET, HEAD, PATCH, PUT');
+    expect(have.json.error.message).to.equal(
+      'DELETE is not allowed on /goods/7; allowed: GET, HEAD, PATCH, PUT',
+    );
   });
 
   it('answers 400 to a bad path parameter and to a malformed URL', async () => {

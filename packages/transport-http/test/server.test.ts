@@ -37,21 +37,21 @@ describe('transport-http server (go-kit server cases)', () => {
 
   it('answers 500 with a JSON error that hides the message when the endpoint fails', async () => {
     const url = await start(
-      createHandler(
-        () => Promise.reject(new Error('dang: db at 10.0.0.7 refused')),
-        noDecode,
-        noEncode,
-      ),
+      createHandler(() => Promise.reject(new Error('dang: db at 10.0.0.7 refused')), noDecode, noEncode),
     );
     const have = await send(url);
     expect(have.status).to.equal(500);
     expect(have.headers['content-type']).to.match(/^application\/json/);
-    expect(have.json).to.deep.equal({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal Server Error' } });
+    expect(have.json).to.deep.equal({
+      error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal Server Error' },
+    });
     expect(have.text).not.to.include('dang');
   });
 
   it('sends the 500 message when exposeErrors is set', async () => {
-    const url = await start(createHandler(() => Promise.reject(new Error('dang')), noDecode, noEncode, { exposeErrors: true }));
+    const url = await start(
+      createHandler(() => Promise.reject(new Error('dang')), noDecode, noEncode, { exposeErrors: true }),
+    );
     const have = await send(url);
     expect(have.status).to.equal(500);
     expect(have.json.error.message).to.equal('dang');
@@ -152,14 +152,19 @@ describe('transport-http server (go-kit server cases)', () => {
     const done = deferred<FinalizerInfo>();
     const body = 'go eat a fly ugly\n';
     const url = await start(
-      createHandler(nop, noDecode, (_ctx, res: ServerResponse) => {
-        res.setHeader('x-henlo-lizer', 'Helllo you stinky lizard');
-        res.writeHead(418);
-        res.write(body.slice(0, 5));
-        res.end(Buffer.from(body.slice(5)));
-      }, {
-        finalizer: (_ctx, info) => done.resolve(info),
-      }),
+      createHandler(
+        nop,
+        noDecode,
+        (_ctx, res: ServerResponse) => {
+          res.setHeader('x-henlo-lizer', 'Helllo you stinky lizard');
+          res.writeHead(418);
+          res.write(body.slice(0, 5));
+          res.end(Buffer.from(body.slice(5)));
+        },
+        {
+          finalizer: (_ctx, info) => done.resolve(info),
+        },
+      ),
     );
     await send(url);
     expect(await done.promise).to.deep.equal({ statusCode: 418, size: 18, error: undefined });
@@ -203,21 +208,30 @@ describe('transport-http server (go-kit server cases)', () => {
 
   it('adds a header with several values', async () => {
     const url = await start(
-      createHandler(() => Promise.resolve({ headers: () => ({ vary: ['Origin', 'User-Agent'] }) }), noDecode, encodeJSON),
+      createHandler(
+        () => Promise.resolve({ headers: () => ({ vary: ['Origin', 'User-Agent'] }) }),
+        noDecode,
+        encodeJSON,
+      ),
     );
     const have = await send(url);
     expect(have.headers.vary).to.equal('Origin, User-Agent');
   });
 
   it('writes no body for 204', async () => {
-    const url = await start(createHandler(() => Promise.resolve({ statusCode: 204, x: 1 }), noDecode, encodeJSON));
+    const url = await start(
+      createHandler(() => Promise.resolve({ statusCode: 204, x: 1 }), noDecode, encodeJSON),
+    );
     const have = await send(url);
     expect(have.status).to.equal(204);
     expect(have.text).to.equal('');
   });
 
   it("answers an error's statusCode and headers (418, X-Enhanced)", async () => {
-    const err = Object.assign(new Error('enhanced error'), { statusCode: 418, headers: { 'x-enhanced': '1' } });
+    const err = Object.assign(new Error('enhanced error'), {
+      statusCode: 418,
+      headers: { 'x-enhanced': '1' },
+    });
     const url = await start(createHandler(() => Promise.reject(err), noDecode, noEncode));
     const have = await send(url);
     expect(have.status).to.equal(418);
@@ -296,7 +310,9 @@ describe('transport-http server (go-kit server cases)', () => {
         });
         entered.resolve();
       });
-    const url = await start(createHandler(endpoint, noDecode, encodeJSON, { finalizer: (_c, info) => finalized.resolve(info) }));
+    const url = await start(
+      createHandler(endpoint, noDecode, encodeJSON, { finalizer: (_c, info) => finalized.resolve(info) }),
+    );
     const { request } = await import('node:http');
     const req = request(url, { agent: false });
     req.on('error', () => {});
@@ -339,7 +355,10 @@ describe('transport-http server (go-kit server cases)', () => {
       return Promise.resolve({});
     };
     const h1 = createHandler(endpoint, noDecode, encodeJSON, { context: clock, timeoutHeader: false });
-    const h2 = createHandler(endpoint, noDecode, encodeJSON, { context: clock, timeoutHeader: 'Grpc-Timeout-Ms' });
+    const h2 = createHandler(endpoint, noDecode, encodeJSON, {
+      context: clock,
+      timeoutHeader: 'Grpc-Timeout-Ms',
+    });
     const url = await start((req, res) => (req.url === '/1' ? h1 : h2)(req, res));
     await send(`${url}/1`, { headers: { 'x-request-timeout-ms': '7' } });
     await send(`${url}/2`, { headers: { 'grpc-timeout-ms': '9' } });
@@ -364,9 +383,18 @@ describe('transport-http server (go-kit server cases)', () => {
         encodeJSON,
       ),
     );
-    await send(`${url}/goods/1?x=2`, { method: 'DELETE', headers: { 'x-agent': 'test', 'x-request-id': 'r-1' } });
+    await send(`${url}/goods/1?x=2`, {
+      method: 'DELETE',
+      headers: { 'x-agent': 'test', 'x-request-id': 'r-1' },
+    });
     await send(url);
-    expect(seen[0]).to.deep.equal({ method: 'DELETE', path: '/goods/1', agent: 'test', remote: '127.0.0.1', id: 'r-1' });
+    expect(seen[0]).to.deep.equal({
+      method: 'DELETE',
+      path: '/goods/1',
+      agent: 'test',
+      remote: '127.0.0.1',
+      id: 'r-1',
+    });
     expect((seen[1] as { id: string }).id).to.match(/^[0-9a-f-]{36}$/);
   });
 

@@ -1,0 +1,10 @@
+export type { Logger } from '@kitts/endpoint';
+export { silentLogger } from '@kitts/endpoint';
+export { instanceKey } from '@kitts/sd';
+export type { ConsoleLoggerOptions } from './console.js';
+export { consoleLogger, logfmt } from './console.js';
+export { instanceFields } from './instance.js';
+export type { Level, LevelAwareLogger } from './levels.js';
+export type { Fields, LogEvent, LoggingOptions } from './logging.js';
+export { logging } from './logging.js';
+export type { Outcome } from './outcome.js';

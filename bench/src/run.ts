@@ -1,6 +1,7 @@
 // `npm run bench [name...]`: runs every benchmark module (or the named ones) in one process.
 const all: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   endpoint: () => import('./endpoint.bench.js'),
+  'transport-http': () => import('./transport-http.bench.js'),
   sd: () => import('./sd.bench.js'),
 };
 

@@ -1,0 +1,13 @@
+export type { BackoffOptions } from './backoff.js';
+export { backoffDelay, TokenBucket } from './backoff.js';
+export type { ConsulCheck, GrpcCheck, HttpCheck, TcpCheck, TtlCheck } from './check.js';
+export type { ConsulClient } from './client.js';
+export { ConsulError } from './client.js';
+export type { Duration } from './duration.js';
+export { parseDuration } from './duration.js';
+export type { ConsulInstancerOptions } from './instancer.js';
+export { ConsulInstancer, consulInstancer } from './instancer.js';
+export type { ServiceEntry } from './mapping.js';
+export { toInstances } from './mapping.js';
+export type { ConsulRegistrarOptions } from './registrar.js';
+export { ConsulRegistrar, consulRegistrar } from './registrar.js';

@@ -33,6 +33,10 @@ export interface TokenBucket extends Limiter {
   readonly tokens: number;
 }
 
+// Refill arithmetic is floating point: after waiting the computed ms a level of
+// 0.9999999999999999 must count as the whole token it is.
+const WHOLE = 1 - 1e-9;
+
 class Bucket implements TokenBucket {
   private level: number;
   private last: number;
@@ -55,7 +59,7 @@ class Bucket implements TokenBucket {
 
   take(): number {
     this.refill();
-    if (this.level >= 1) {
+    if (this.level >= WHOLE) {
       this.level -= 1;
       return 0;
     }
@@ -64,7 +68,7 @@ class Bucket implements TokenBucket {
 
   reserve(maxWait: number): number {
     this.refill();
-    const wait = this.level >= 1 ? 0 : this.waitFor();
+    const wait = this.level >= WHOLE ? 0 : this.waitFor();
     if (wait > maxWait) return -1;
     this.level -= 1;
     return wait;

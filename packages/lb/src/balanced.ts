@@ -1,0 +1,14 @@
+import type { Context, Endpoint } from '@kitts/endpoint';
+import type { Balancer } from './balancer.js';
+
+/** An Endpoint that sends each request to the entry the balancer picks for it. */
+export function balanced<Req, Res>(balancer: Balancer<Req, Res>): Endpoint<Req, Res> {
+  if (typeof balancer?.pick !== 'function') throw new TypeError('kitts/lb: balanced() needs a Balancer');
+  return (ctx: Context, request: Req): Promise<Res> => {
+    try {
+      return balancer.pick(ctx, request).endpoint(ctx, request);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
+}

@@ -1,0 +1,38 @@
+import type { Context } from '@kitts/endpoint';
+import type { Entry } from '@kitts/sd';
+import { type Balancer, checkSource, type EndpointSource, probe, SetBalancer, usable } from './balancer.js';
+import { makeRng, type Rng } from './rng.js';
+
+export interface RandomOptions {
+  /** Seed for a reproducible sequence; Math.random without one. */
+  seed?: number | string;
+}
+
+class RandomBalancer<Req, Res> extends SetBalancer<Req, Res, readonly Entry<Req, Res>[]> {
+  constructor(
+    source: EndpointSource<Req, Res>,
+    private readonly rng: Rng,
+  ) {
+    super(source);
+  }
+
+  protected build(entries: readonly Entry<Req, Res>[]): readonly Entry<Req, Res>[] {
+    return entries;
+  }
+
+  pick(_ctx: Context, _request: Req, avoid?: ReadonlySet<string>): Entry<Req, Res> {
+    const entries = this.state();
+    const i = Math.floor(this.rng() * entries.length);
+    const e = entries[i]!;
+    return usable(e, avoid) ? e : probe(entries, undefined, i, avoid);
+  }
+}
+
+/** A uniformly random entry. Weights are ignored: see weightedRandom. */
+export function random<Req, Res>(
+  endpointer: EndpointSource<Req, Res>,
+  options: RandomOptions = {},
+): Balancer<Req, Res> {
+  checkSource(endpointer, 'random');
+  return new RandomBalancer(endpointer, makeRng(options.seed));
+}

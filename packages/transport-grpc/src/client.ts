@@ -13,7 +13,7 @@ import {
   type ServiceError,
   status as Status,
 } from '@grpc/grpc-js';
-import type { Context, Endpoint } from '@kitts/endpoint';
+import { background, type Context, type Endpoint } from '@kitts/endpoint';
 import { GrpcError } from './grpc-error.js';
 import { statusOf } from './status.js';
 
@@ -45,6 +45,12 @@ export type UnaryMethod<GReq, GRes> = Pick<
   MethodDefinition<GReq, GRes>,
   'path' | 'requestSerialize' | 'responseDeserialize'
 >;
+
+// The signal of background() and of every context derived only by withValue: it never aborts.
+const neverEnds = background().signal;
+
+const isPromise = (x: unknown): x is PromiseLike<unknown> =>
+  typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
 
 const list = <T>(x: T | readonly T[] | undefined): readonly T[] =>
   x === undefined ? [] : Array.isArray(x) ? (x as readonly T[]) : [x as T];
@@ -97,6 +103,8 @@ export function createUnaryClient<GReq, GRes, Req, Res>(
   const after = list(options.after);
   const { finalizer, idempotent = false } = options;
   const extra = options.callOptions ?? {};
+  // Reused for every call without a deadline; grpc-js reads call options, never writes them.
+  const staticOptions: CallOptions = { ...extra };
 
   // Filled by the call's events when after-hooks want the response metadata.
   interface Received {
@@ -109,10 +117,13 @@ export function createUnaryClient<GReq, GRes, Req, Res>(
       const d = ctx.deadline;
       // The deadline goes out by the wall clock grpc-js uses, whatever clock the context has.
       const callOptions: CallOptions =
-        d === undefined ? { ...extra } : { ...extra, deadline: Date.now() + (d - ctx.now()) };
+        d === undefined ? staticOptions : { ...extra, deadline: Date.now() + (d - ctx.now()) };
+      // A context that can never end (background and its values) needs no listener: with
+      // many calls in flight, listeners on that one shared signal would only pile up.
       const signal = ctx.signal;
+      const listen = signal !== neverEnds;
       let call: ClientUnaryCall | undefined;
-      const onAbort = () => call?.cancel();
+      const onAbort = listen ? () => call?.cancel() : undefined;
       call = client.makeUnaryRequest(
         path,
         requestSerialize,
@@ -121,7 +132,7 @@ export function createUnaryClient<GReq, GRes, Req, Res>(
         metadata,
         callOptions,
         (err: ServiceError | null, value?: GRes) => {
-          signal.removeEventListener('abort', onAbort);
+          if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
           if (err !== null) reject(err);
           else resolve(value as GRes);
         },
@@ -135,6 +146,7 @@ export function createUnaryClient<GReq, GRes, Req, Res>(
           received.trailer = st.metadata;
         });
       }
+      if (onAbort === undefined) return;
       if (signal.aborted) call.cancel();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
@@ -146,7 +158,8 @@ export function createUnaryClient<GReq, GRes, Req, Res>(
     let code: Status = Status.OK;
     let error: unknown;
     try {
-      const message = await encode(ctx, request);
+      const encoded = encode(ctx, request);
+      const message = isPromise(encoded) ? await encoded : encoded;
       const metadata = new Metadata();
       for (let i = 0; i < before.length; i++) ctx = before[i]!(ctx, metadata) ?? ctx;
       const received: Received | undefined =
@@ -164,7 +177,8 @@ export function createUnaryClient<GReq, GRes, Req, Res>(
         };
         for (let i = 0; i < after.length; i++) ctx = after[i]!(ctx, info) ?? ctx;
       }
-      return await decode(ctx, reply);
+      const decoded = decode(ctx, reply);
+      return isPromise(decoded) ? await decoded : decoded;
     } catch (e) {
       error = e;
       code = e instanceof GrpcError ? e.code : statusOf(e).code;

@@ -76,24 +76,31 @@ export function callDeadline(call: { getDeadline(): Date | number }): number | u
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+/** What callContext needs of a grpc-js server call (unary or streaming). */
+export interface CancellableCall {
+  getDeadline(): Date | number;
+  readonly cancelled: boolean;
+  on(event: 'cancelled', listener: () => void): unknown;
+}
+
 /**
  * The context of one call: the call's deadline, cancelled when the client cancels. When
  * the cancel comes from the deadline itself, the context reports DeadlineExceededError.
  */
-export function callContext(
-  parent: Context,
-  call: ServerUnaryCall<unknown, unknown> | { getDeadline(): Date | number; cancelled: boolean },
-): [Context, CancelFunc, () => void] {
+export function callContext(parent: Context, call: CancellableCall): [Context, CancelFunc] {
   const deadline = callDeadline(call);
   const [ctx, cancel] = deadline === undefined ? withCancel(parent) : withDeadline(parent, deadline);
   if (call.cancelled) cancel();
-  // err() settles a passed deadline first, so cancel() below is then a no-op.
-  const onCancelled = () => {
+  // err() settles a passed deadline first, so cancel() is then a no-op. The listener is
+  // never removed: the call object dies with it, and a late 'cancelled' finds ctx done.
+  call.on('cancelled', () => {
     if (ctx.err() === undefined) cancel();
-  };
-  (call as ServerUnaryCall<unknown, unknown>).once('cancelled', onCancelled);
-  return [ctx, cancel, onCancelled];
+  });
+  return [ctx, cancel];
 }
+
+const isPromise = (x: unknown): x is PromiseLike<unknown> =>
+  typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
 
 /**
  * A grpc-js `handleUnaryCall` serving `endpoint`: drop it into
@@ -119,17 +126,20 @@ export function createUnaryHandler<GReq, GRes, Req, Res>(
 
   async function serve(call: ServerUnaryCall<GReq, GRes>, callback: sendUnaryData<GRes>): Promise<void> {
     const untyped = call as unknown as ServerUnaryCall<unknown, unknown>;
-    let [ctx, cancel, onCancelled] = callContext(base, untyped);
+    let [ctx, cancel] = callContext(base, call);
     let error: unknown;
     let failed = false;
     let answer: GRes | undefined;
     try {
       for (let i = 0; i < before.length; i++) ctx = before[i]!(ctx, call.metadata, untyped) ?? ctx;
-      const request = await decode(ctx, call.request);
+      // Synchronous decoders and encoders are not awaited: each await is a turn of the queue.
+      const decoded = decode(ctx, call.request);
+      const request = isPromise(decoded) ? await decoded : decoded;
       const response = await endpoint(ctx, request);
       const business = businessError(response);
       if (business !== undefined) throw business;
-      answer = await encode(ctx, response);
+      const encoded = encode(ctx, response);
+      answer = isPromise(encoded) ? await encoded : encoded;
     } catch (e) {
       error = e;
       failed = true;
@@ -161,7 +171,6 @@ export function createUnaryHandler<GReq, GRes, Req, Res>(
     } catch (e) {
       report('finalizer or grpc-js callback', e);
     } finally {
-      call.removeListener('cancelled', onCancelled);
       cancel();
     }
   }

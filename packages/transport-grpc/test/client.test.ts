@@ -1,3 +1,4 @@
+import { getEventListeners, setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { Metadata, status } from '@grpc/grpc-js';
 import {
@@ -124,6 +125,23 @@ describe('createUnaryClient', () => {
     cancel();
     expect(await pending).to.be.instanceOf(CanceledError);
     await cancelled.promise;
+  });
+
+  it('leaves no abort listeners behind, and adds none to a context that can never end', async () => {
+    const address = await serve(upper);
+    const e = createUnaryClient(track(new EchoClient(address, insecure())), 'echo', toMessage, fromMessage);
+    const never = background().signal;
+    const [ctx, cancel] = withCancel(background());
+    // 20 calls share one signal here, past Node's warning threshold of 10 listeners.
+    setMaxListeners(25, ctx.signal);
+    const pending = Promise.all(
+      [...Array(20).keys()].flatMap((i) => [e(background(), `b${i}`), e(ctx, `c${i}`)]),
+    );
+    const during = [getEventListeners(never, 'abort').length, getEventListeners(ctx.signal, 'abort').length];
+    await pending;
+    expect(during).to.deep.equal([0, 20]);
+    expect(getEventListeners(ctx.signal, 'abort')).to.have.length(0);
+    cancel();
   });
 
   it('does not call at all with a context that already ended', async () => {

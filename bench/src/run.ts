@@ -3,6 +3,7 @@ const all: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   endpoint: () => import('./endpoint.bench.js'),
   'transport-http': () => import('./transport-http.bench.js'),
   sd: () => import('./sd.bench.js'),
+  'transport-grpc': () => import('./transport-grpc.bench.js'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

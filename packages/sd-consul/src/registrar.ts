@@ -128,7 +128,9 @@ export class ConsulRegistrar implements Registrar {
         timeout: this.timeout,
       });
     } catch (err) {
-      throw toConsulError(err, `deregister "${this.options.id}"`, this.secret);
+      const e = toConsulError(err, `deregister "${this.options.id}"`, this.secret);
+      // Already gone (reaped, or the agent restarted): what deregister() wants anyway.
+      if (e.status !== 404) throw e;
     }
   }
 

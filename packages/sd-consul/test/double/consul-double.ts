@@ -17,6 +17,11 @@ export interface ConsulDoubleOptions {
   minDeregisterAfter?: number;
   /** Turns on ACLs with a default-deny policy; this token may do everything. */
   aclToken?: string;
+  /**
+   * Answer as agents before the ACL-vetting rework did: 500 "does not have associated
+   * TTL" for an unknown check, 200 for deregistering an unknown service.
+   */
+  legacyErrors?: boolean;
 }
 
 export interface RecordedRequest {
@@ -62,6 +67,7 @@ export class ConsulDouble {
       nodeName: 'kitts-double',
       reapInterval: 30_000,
       minDeregisterAfter: 60_000,
+      legacyErrors: false,
       ...options,
     });
     server.on('request', (req, res) => void d.handle(req, res));
@@ -148,7 +154,16 @@ export class ConsulDouble {
     if (p === '/v1/agent/service/register') {
       this.register(json(raw), r.query.get('replace-existing-checks'));
     } else if ((m = p.match(/^\/v1\/agent\/service\/deregister\/(.+)$/))) {
-      s.removeService(this.o.nodeName, decodeURIComponent(m[1]!)); // unknown ids: no action, as documented
+      const id = decodeURIComponent(m[1]!);
+      // The docs still say "no action" for an unknown id; agents since 1.x answer 404.
+      if (!s.removeService(this.o.nodeName, id) && !this.o.legacyErrors) {
+        return send(
+          res,
+          404,
+          `Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`,
+          'text/plain',
+        );
+      }
     } else if ((m = p.match(/^\/v1\/agent\/check\/(pass|warn|fail|update)\/(.+)$/))) {
       const id = decodeURIComponent(m[2]!);
       let status: Status = m[1] === 'pass' ? 'passing' : m[1] === 'warn' ? 'warning' : 'critical';
@@ -161,6 +176,16 @@ export class ConsulDouble {
         status = b.Status;
         output = b.Output ?? '';
       }
+      const known = s.checks.has(`${this.o.nodeName}\u0000${id}`);
+      if (!known && !this.o.legacyErrors) {
+        return send(
+          res,
+          404,
+          `Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`,
+          'text/plain',
+        );
+      }
+      // Older agents answered 500 for unknown checks too; current ones only for non-TTL checks.
       if (!s.updateTtl(id, status, output)) {
         return send(res, 500, `CheckID "${id}" does not have associated TTL`, 'text/plain');
       }

@@ -4,7 +4,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { background, type Context, withTimeout } from '@kitts/endpoint';
-import { createClient, createHandler, encodeJSON, jsonBody, jsonRequest, jsonResponse } from '@kitts/transport-http';
+import {
+  createClient,
+  createHandler,
+  encodeJSON,
+  jsonBody,
+  jsonRequest,
+  jsonResponse,
+} from '@kitts/transport-http';
 import { Pool } from 'undici';
 import { fmtNs, group } from './harness.js';
 
@@ -32,7 +39,11 @@ function rawHandler(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-const kittsHandler = createHandler((_ctx: Context, order: unknown) => Promise.resolve(order), jsonBody(), encodeJSON);
+const kittsHandler = createHandler(
+  (_ctx: Context, order: unknown) => Promise.resolve(order),
+  jsonBody(),
+  encodeJSON,
+);
 
 async function startServers(): Promise<void> {
   const listen = (s: Server) =>
@@ -62,10 +73,15 @@ export async function run(): Promise<void> {
   // A worker does not inherit tsx's loader on Node 20: register it first, then load this file.
   const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`;
   const worker = new Worker(boot, { eval: true, workerData: ROLE });
-  const ports = await new Promise<{ raw: number; kitts: number }>((resolve) => worker.once('message', resolve));
+  const ports = await new Promise<{ raw: number; kitts: number }>((resolve) =>
+    worker.once('message', resolve),
+  );
   const rawUrl = `http://127.0.0.1:${ports.raw}`;
   const kittsUrl = `http://127.0.0.1:${ports.kitts}`;
-  const pools = [new Pool(rawUrl, { connections: CONCURRENCY }), new Pool(kittsUrl, { connections: CONCURRENCY })];
+  const pools = [
+    new Pool(rawUrl, { connections: CONCURRENCY }),
+    new Pool(kittsUrl, { connections: CONCURRENCY }),
+  ];
   const [rawPool, kittsPool] = pools as [Pool, Pool];
 
   const undiciCall = (pool: Pool) => async () => {
@@ -91,7 +107,11 @@ export async function run(): Promise<void> {
     };
   };
   const fetchCall = async () => {
-    const res = await fetch(rawUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await fetch(rawUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     return res.json();
   };
 

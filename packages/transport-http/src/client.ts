@@ -16,7 +16,7 @@ import {
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import { declaredLength, readBody } from './body.js';
 import { ConnectionError, HttpError } from './errors.js';
-import { TIMEOUT_HEADER } from './keys.js';
+import { REQUEST_ID_HEADER, requestId, TIMEOUT_HEADER } from './keys.js';
 import { type Infer, type Schema, validator } from './schema.js';
 
 /** What an encoder fills in: it may change the method and path (with query) too. */
@@ -127,6 +127,10 @@ export function createClient<Req, Res>(
       const encoded = encode(ctx, request, out);
       if (encoded !== undefined) await encoded;
       for (let i = 0; i < before.length; i++) ctx = before[i]!(ctx, out) ?? ctx;
+      // Carry the id of the request being served, so one id follows a call across services.
+      const id = ctx.value(requestId);
+      if (id !== undefined && out.headers[REQUEST_ID_HEADER] === undefined)
+        out.headers[REQUEST_ID_HEADER] = id;
       if (timeoutHeader !== undefined) {
         const left = timeRemaining(ctx);
         if (left !== undefined) out.headers[timeoutHeader] = String(Math.floor(left));

@@ -24,7 +24,7 @@ import {
   jsonRequest,
   jsonResponse,
 } from '../src/index.js';
-import { deferred, type Running, serve } from './helpers.js';
+import { deferred, type Running, send, serve } from './helpers.js';
 
 const noEncode = () => {};
 
@@ -254,6 +254,29 @@ describe('transport-http client', () => {
       { header: '1500', deadline: 5_001_500 },
       { header: undefined, deadline: undefined },
     ]);
+  });
+
+  it('forwards the request id of the request being served', async () => {
+    const ids: (string | string[] | undefined)[] = [];
+    const upstream = await serve((req, res) => {
+      ids.push(req.headers['x-request-id']);
+      res.end('"ok"');
+    });
+    try {
+      const call = createClient('GET', upstream.url, noEncode, jsonResponse(), { dispatcher: agent });
+      running = await serve(
+        createHandler(
+          (ctx: Context) => call(ctx, undefined),
+          () => ({}),
+          encodeJSON,
+        ),
+      );
+      await send(running.url, { headers: { 'x-request-id': 'trace-7' } });
+      await call(background(), undefined);
+      expect(ids).to.deep.equal(['trace-7', undefined]);
+    } finally {
+      await upstream.close();
+    }
   });
 
   it('ends with DeadlineExceededError when the deadline passes first', async () => {

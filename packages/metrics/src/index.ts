@@ -1,3 +1,5 @@
+export type { ObservableBreaker, ObserveBreakerOptions } from './breaker.js';
+export { observeBreaker } from './breaker.js';
 export { DEFAULT_BUCKETS } from './calls.js';
 export type { ObservableEndpointer, ObserveEndpointerOptions } from './endpointer.js';
 export { observeEndpointer } from './endpointer.js';
@@ -5,3 +7,7 @@ export { metricsHandler } from './handler.js';
 export type { InstrumentOptions } from './instrument.js';
 export { instrument } from './instrument.js';
 export type { Outcome } from './outcome.js';
+export type { CountRejectionsOptions } from './rejections.js';
+export { countRejections } from './rejections.js';
+export type { ObserveRetryBudgetOptions, RetryBudgetLike } from './retry.js';
+export { observeRetryBudget } from './retry.js';

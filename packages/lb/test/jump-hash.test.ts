@@ -28,7 +28,9 @@ describe('jumpHash', () => {
   // Guava's HashingTest.testConsistentHash_linearCongruentialGeneratorCompatibility.
   it("matches Guava's golden values", () => {
     const golden100 = [0, 55, 62, 8, 45, 59, 86, 97, 82, 59, 73, 37, 17, 56, 86, 21, 90, 37, 38, 83];
-    golden100.forEach((want, i) => expect(bucket(BigInt(i), 100)).to.equal(want));
+    golden100.forEach((want, i) => {
+      expect(bucket(BigInt(i), 100)).to.equal(want);
+    });
     expect(bucket(10863919174838991n, 11)).to.equal(6);
     expect(bucket(2016238256797177309n, 11)).to.equal(3);
     expect(bucket(1673758223894951030n, 11)).to.equal(5);

@@ -1,5 +1,5 @@
 import { businessError, type Context, codeOf, type Endpoint, withValue } from '@kitts/endpoint';
-import { instanceKey } from '@kitts/sd';
+import { type Instance, instanceKey } from '@kitts/sd';
 import {
   type Attributes,
   context as otelContext,
@@ -59,11 +59,22 @@ function traced(name: string, kind: SpanKind, options: TraceOptions): Traced {
   Object.assign(base, options.attributes);
   const activate = options.activate !== false;
   const client = kind === SpanKind.CLIENT;
+  // Per instance, not per call: instances are long-lived objects owned by the Endpointer.
+  const byInstance = new WeakMap<Instance, Attributes>();
+  const attributesFor = (ctx: Context): Attributes => {
+    if (!client) return base;
+    const instance = ctx.value(instanceKey);
+    if (instance === undefined) return base;
+    let attrs = byInstance.get(instance);
+    if (attrs === undefined)
+      byInstance.set(instance, (attrs = { ...base, ...addressAttributes(instance.address) }));
+    return attrs;
+  };
 
   return <Req, Res>(next: Endpoint<Req, Res>): Endpoint<Req, Res> =>
     async (ctx, request) => {
       const parent = ctx.value(otelContextKey) ?? otelContext.active();
-      const span = tracer.startSpan(spanName, { kind, attributes: attributesFor(ctx, base, client) }, parent);
+      const span = tracer.startSpan(spanName, { kind, attributes: attributesFor(ctx) }, parent);
       const inner = trace.setSpan(parent, span);
       const child = withValue(ctx, otelContextKey, inner);
       try {
@@ -81,12 +92,6 @@ function traced(name: string, kind: SpanKind, options: TraceOptions): Traced {
         span.end();
       }
     };
-}
-
-function attributesFor(ctx: Context, base: Attributes, client: boolean): Attributes {
-  if (!client) return base;
-  const instance = ctx.value(instanceKey);
-  return instance === undefined ? base : { ...base, ...addressAttributes(instance.address) };
 }
 
 /** `host:port` as server.address and server.port; anything else whole as server.address. */

@@ -183,7 +183,10 @@ export class EurekaDouble {
                   : !i.dataCenterInfo.name
                     ? 'Missing dataCenterInfo Name'
                     : undefined;
-    if (missing) return send(res, 400, missing);
+    if (missing) {
+      send(res, 400, missing);
+      return;
+    }
     const id = String(i.instanceId || i.hostName);
     let leases = this.apps.get(APP);
     if (!leases) this.apps.set(APP, (leases = new Map()));

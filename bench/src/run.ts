@@ -4,6 +4,8 @@ const all: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   'transport-http': () => import('./transport-http.bench.js'),
   sd: () => import('./sd.bench.js'),
   'transport-grpc': () => import('./transport-grpc.bench.js'),
+  circuitbreaker: () => import('./circuitbreaker.bench.js'),
+  lb: () => import('./lb.bench.js'),
   observability: () => import('./observability.bench.js'),
 };
 

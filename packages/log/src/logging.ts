@@ -1,7 +1,7 @@
 import { businessError, type Context, codeOf, type Endpoint, type Logger } from '@kitts/endpoint';
 import { type Instance, instanceKey } from '@kitts/sd';
 import { instanceFields } from './instance.js';
-import { checkLevel, isLevelAware, type Level } from './levels.js';
+import { checkLevel, isLevelAware, LEVELS, type Level } from './levels.js';
 import { errorOutcome, type Outcome } from './outcome.js';
 
 /** Everything known about a call once it has ended; what `message` formats. */
@@ -68,6 +68,8 @@ export function logging<Req = unknown, Res = unknown>(
   const message = options.message ?? defaultMessage;
   const now = options.now ?? performance.now.bind(performance);
   const aware = isLevelAware(logger) ? logger : undefined;
+  const [low, high] =
+    LEVELS.indexOf(level) <= LEVELS.indexOf(errorLevel) ? [level, errorLevel] : [errorLevel, level];
 
   function write(at: Level, ctx: Context, request: Req, event: LogEvent<Req, Res>): void {
     try {
@@ -93,10 +95,15 @@ export function logging<Req = unknown, Res = unknown>(
 
   return <R extends Req, S extends Res>(next: Endpoint<R, S>): Endpoint<R, S> =>
     (ctx, request) => {
-      const okOn = aware === undefined || aware.isLevelEnabled(level);
-      const errOn = aware === undefined || aware.isLevelEnabled(errorLevel);
-      if (!okOn && !errOn) return next(ctx, request);
-      return logged(next, ctx, request, okOn, errOn);
+      if (aware === undefined) return logged(next, ctx, request, true, true);
+      // Levels are ordered: when the higher of the two is off, so is the lower. One check
+      // then decides the common production case (both off) without asking twice.
+      const highOn = aware.isLevelEnabled(high);
+      if (!highOn) return next(ctx, request);
+      const lowOn = low === high || aware.isLevelEnabled(low);
+      return highOn && lowOn
+        ? logged(next, ctx, request, true, true)
+        : logged(next, ctx, request, high === level, high === errorLevel);
     };
 
   async function logged<R extends Req, S extends Res>(

@@ -134,6 +134,19 @@ describe('logging', () => {
     expect(lines.map((l) => l.outcome)).to.deep.equal(['error']);
   });
 
+  it('logs only successes when their level is the higher one and the only one on', async () => {
+    const { logger, lines } = captured('warn');
+    let fail = false;
+    const e = logging(logger, { level: 'warn', errorLevel: 'info' })(async () => {
+      if (fail) throw new Error('down');
+      return 'ok';
+    });
+    await e(background(), 1);
+    fail = true;
+    await e(background(), 1).catch(() => {});
+    expect(lines.map((l) => [l.level, l.outcome])).to.deep.equal([[40, 'ok']]);
+  });
+
   it("follows pino's level when it changes after the middleware was built", async () => {
     const { logger, lines } = captured('info');
     const e = logging(logger, { level: 'debug' })(async () => 'ok');

@@ -115,20 +115,44 @@ export async function run(): Promise<void> {
     return res.json();
   };
 
-  const cases = [
-    { name: 'undici request -> node:http handler (baseline)', call: undiciCall(rawPool) },
-    { name: 'undici request -> kitts server', call: undiciCall(kittsPool) },
-    { name: 'kitts client -> node:http handler', call: kittsCall(rawPool, rawUrl, false) },
-    { name: 'kitts client -> kitts server', call: kittsCall(kittsPool, kittsUrl, false) },
-    { name: 'kitts client, 5 s deadline -> kitts server', call: kittsCall(kittsPool, kittsUrl, true) },
-    { name: 'fetch -> node:http handler (reference)', call: fetchCall },
-  ];
+  const baseline = { name: 'undici request -> node:http handler (baseline)', call: undiciCall(rawPool) };
+  await measure(
+    `JSON echo (${body.length} B), ${CONCURRENCY} requests in flight; ns/op is one batch of ${CONCURRENCY}`,
+    [
+      baseline,
+      { name: 'undici request -> kitts server', call: undiciCall(kittsPool) },
+      { name: 'kitts client -> node:http handler', call: kittsCall(rawPool, rawUrl, false) },
+      { name: 'kitts client -> kitts server', call: kittsCall(kittsPool, kittsUrl, false) },
+      { name: 'kitts client, 5 s deadline -> kitts server', call: kittsCall(kittsPool, kittsUrl, true) },
+      // The baseline again, last in each round: how far apart two identical cases land is the noise.
+      { name: 'baseline again (noise control)', call: baseline.call },
+    ],
+  );
+  // fetch in a group of its own: its garbage would otherwise land in the next case's batch.
+  await measure('reference: fetch, same payload and concurrency', [
+    baseline,
+    { name: 'fetch -> node:http handler', call: fetchCall },
+  ]);
 
+  await Promise.all(pools.map((p) => p.close()));
+  worker.postMessage('stop');
+  await new Promise((resolve) => worker.once('exit', resolve));
+}
+
+/** Run cases through the harness (interleaved rounds), then print requests/s and p99 per case. */
+async function measure(
+  title: string,
+  cases: { name: string; call: () => Promise<unknown> }[],
+): Promise<void> {
   // Each operation is CONCURRENCY requests in flight together; each request's latency is kept.
   const latencies = cases.map(() => [] as number[]);
+  // CPU time of the whole process (client thread + server worker) per case: on a shared
+  // machine it moves much less than wall-clock time, which waits for other people's work.
+  const cpu = cases.map(() => 0);
   const ops = cases.map((c, i) => ({
     name: c.name,
-    fn: () => {
+    fn: async () => {
+      const cpu0 = process.cpuUsage();
       const all: Promise<void>[] = [];
       for (let k = 0; k < CONCURRENCY; k++) {
         const t0 = process.hrtime.bigint();
@@ -138,36 +162,30 @@ export async function run(): Promise<void> {
           }),
         );
       }
-      return Promise.all(all);
+      await Promise.all(all);
+      const used = process.cpuUsage(cpu0);
+      cpu[i]! += used.user + used.system;
     },
   }));
   // Warm up outside the measurement, so the latencies below hold measured rounds only.
-  for (const op of ops) for (let r = 0; r < 100; r++) await op.fn();
+  for (const op of ops) for (let r = 0; r < 60; r++) await op.fn();
   for (const l of latencies) l.length = 0;
+  cpu.fill(0);
 
-  const results = await group(
-    `JSON echo (${body.length} B), ${CONCURRENCY} requests in flight; ns/op is one batch of ${CONCURRENCY}`,
-    ops,
-    { batch: 40, rounds: 7, warmup: 0 },
-  );
-
+  const results = await group(title, ops, { batch: 15, rounds: 15, warmup: 0 });
   const rows = results.map((r, i) => {
-    const rps = (CONCURRENCY * 1e9) / r.nsPerOp;
     const sorted = latencies[i]!.sort((a, b) => a - b);
     const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0;
-    return { name: r.name, rps, p99 };
+    return { name: r.name, rps: (CONCURRENCY * 1e9) / r.nsPerOp, p99, cpu: cpu[i]! / sorted.length };
   });
-  const baseRps = rows[0]!.rps;
-  const baseP99 = rows[0]!.p99;
-  console.log('\n| case | requests/s | vs baseline | p99 | p99 vs baseline |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
+  const base = rows[0]!;
+  console.log(
+    '\n| case | requests/s | vs baseline | p99 | p99 vs baseline | CPU/request | CPU vs baseline |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / baseRps).toFixed(2)}x | ${fmtNs(r.p99)} | ${(r.p99 / baseP99).toFixed(2)}x |`,
+      `| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / base.rps).toFixed(2)}x | ${fmtNs(r.p99)} | ${(r.p99 / base.p99).toFixed(2)}x | ${r.cpu.toFixed(0)} µs | ${(r.cpu / base.cpu).toFixed(2)}x |`,
     );
   }
-
-  await Promise.all(pools.map((p) => p.close()));
-  worker.postMessage('stop');
-  await new Promise((resolve) => worker.once('exit', resolve));
 }

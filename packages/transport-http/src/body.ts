@@ -9,6 +9,7 @@ export const DEFAULT_LIMIT = 1024 * 1024;
  * stops keeping chunks (the rest flows past unbuffered until the socket closes); a
  * stream that errors or closes before its end rejects with a CanceledError. Every
  * listener is removed once the promise settles, so a later abort emits nothing.
+ * One read at a time per stream.
  */
 export function readBody(
   stream: Readable,
@@ -24,44 +25,86 @@ export function readBody(
     );
   }
   if (stream.destroyed) return Promise.reject(new CanceledError('the peer closed the connection'));
-  return new Promise<Buffer>((resolve, reject) => {
-    let first: Buffer | undefined;
-    let more: Buffer[] | undefined;
-    let size = 0;
-    const cleanup = () => {
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-      stream.off('close', onClose);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        first = more = undefined;
-        reject(tooLarge(limit));
-        return;
-      }
-      if (first === undefined) first = chunk;
-      else (more ??= [first]).push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(more !== undefined ? Buffer.concat(more, size) : (first ?? EMPTY));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(new CanceledError('the peer aborted the body', { cause: err }));
-    };
-    const onClose = () => {
-      cleanup();
-      reject(new CanceledError('the peer closed the connection before the body ended'));
-    };
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-    stream.on('error', onError);
-    stream.on('close', onClose);
-  });
+  const state: ReadState = {
+    limit,
+    tooLarge,
+    size: 0,
+    first: undefined,
+    more: undefined,
+    resolve: noop,
+    reject: noop,
+  };
+  const done = new Promise<Buffer>(capture);
+  state.resolve = captured.resolve;
+  state.reject = captured.reject;
+  (stream as Reading)[STATE] = state;
+  // Shared listeners that find their state on the stream: no closures per request.
+  stream.on('data', onData);
+  stream.on('end', onEnd);
+  stream.on('error', onError);
+  stream.on('close', onClose);
+  return done;
+}
+
+const STATE = Symbol('kitts.readBody');
+
+interface ReadState {
+  limit: number;
+  tooLarge: (limit: number) => Error;
+  size: number;
+  first: Buffer | undefined;
+  more: Buffer[] | undefined;
+  resolve: (b: Buffer) => void;
+  reject: (e: Error) => void;
+}
+
+type Reading = Readable & { [STATE]?: ReadState | undefined };
+
+const noop = () => {};
+const captured: { resolve: (b: Buffer) => void; reject: (e: Error) => void } = {
+  resolve: noop,
+  reject: noop,
+};
+// The executor runs synchronously inside `new Promise`, so a module-level slot is safe.
+function capture(resolve: (b: Buffer) => void, reject: (e: Error) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
+}
+
+function finish(stream: Reading): ReadState {
+  const state = stream[STATE]!;
+  stream[STATE] = undefined;
+  stream.off('data', onData);
+  stream.off('end', onEnd);
+  stream.off('error', onError);
+  stream.off('close', onClose);
+  return state;
+}
+
+function onData(this: Reading, chunk: Buffer): void {
+  const state = this[STATE]!;
+  state.size += chunk.length;
+  if (state.size > state.limit) {
+    finish(this);
+    state.first = state.more = undefined;
+    state.reject(state.tooLarge(state.limit));
+    return;
+  }
+  if (state.first === undefined) state.first = chunk;
+  else (state.more ??= [state.first]).push(chunk);
+}
+
+function onEnd(this: Reading): void {
+  const state = finish(this);
+  state.resolve(state.more !== undefined ? Buffer.concat(state.more, state.size) : (state.first ?? EMPTY));
+}
+
+function onError(this: Reading, err: Error): void {
+  finish(this).reject(new CanceledError('the peer aborted the body', { cause: err }));
+}
+
+function onClose(this: Reading): void {
+  finish(this).reject(new CanceledError('the peer closed the connection before the body ended'));
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -40,6 +40,7 @@ export type {
   StandardResult,
   StandardSchemaV1,
 } from './schema.js';
+export { validator } from './schema.js';
 export type {
   ErrorHandler,
   FinalizerInfo,

@@ -106,7 +106,7 @@ export function createHandler<Req, Res>(
     const [base, cancel] = ms === undefined ? withCancel(root) : withDeadline(root, root.now() + ms);
     // One shared listener reads the cancel from the response: no closure per request.
     res[CANCEL] = cancel;
-    res.once('close', cancelOnClose);
+    res.on('close', cancelOnClose);
     if (finalizer !== undefined) countBytes(res);
     let ctx = base;
     if (typeof params === 'object' && params !== null)
@@ -174,8 +174,12 @@ export function createHandler<Req, Res>(
       errorEncoder(ctx, err, res);
     } catch (encodeErr) {
       report(ctx, encodeErr);
-      if (!res.headersSent) writeJSONError(res, 500, errorBody(encodeErr, 500));
-      else if (!res.writableEnded) res.destroy();
+      try {
+        if (!res.headersSent) writeJSONError(res, 500, errorBody(encodeErr, 500));
+        else if (!res.writableEnded) res.destroy();
+      } catch {
+        res.destroy(); // the last resort: the process must not crash over one response
+      }
     }
   }
 
@@ -191,11 +195,7 @@ export function createHandler<Req, Res>(
   return function handle(req, res, third) {
     // Express and Connect pass `next` third and keep route parameters on req.params.
     const params = typeof third === 'object' && third !== null ? third : (req as { params?: unknown }).params;
-    serve(req, res, params).catch((err) => {
-      // Unreachable unless a hook or encoder broke the rules above; never crash the process.
-      if (!res.headersSent && !res.destroyed) writeJSONError(res, 500, errorBody(err, 500));
-      else if (!res.writableEnded) res.destroy();
-    });
+    void serve(req, res, params);
   };
 }
 

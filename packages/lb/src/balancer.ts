@@ -80,30 +80,30 @@ export function probe<Req, Res>(
 }
 
 /**
- * Base of every balancer: derives its structure from the set once per version (and per
- * entries array, for sources that reuse versions), never per pick.
+ * What every balancer keeps: the structure derived from the current set, rebuilt once per
+ * version (and per entries array, for sources that reuse versions), never per pick. A
+ * separate object rather than a base class, so that the property loads on the pick path
+ * stay monomorphic however many kinds of balancer an application uses.
  */
-export abstract class SetBalancer<Req, Res, S> implements Balancer<Req, Res> {
+export class Derived<Req, Res, S> {
   private version = Number.NaN;
   private entries: readonly Entry<Req, Res>[] | undefined;
-  private derived: S | undefined;
+  private value: S | undefined;
 
-  constructor(protected readonly source: EndpointSource<Req, Res>) {}
-
-  abstract pick(ctx: Context, request: Req, avoid?: ReadonlySet<string>): Entry<Req, Res>;
-
-  /** Build the structure for a non-empty set. */
-  protected abstract build(entries: readonly Entry<Req, Res>[]): S;
+  constructor(
+    private readonly source: EndpointSource<Req, Res>,
+    private readonly build: (entries: readonly Entry<Req, Res>[]) => S,
+  ) {}
 
   /** The structure for the current set; throws NoEndpointsError when it is empty. */
-  protected state(): S {
+  get(): S {
     const set = currentSet(this.source);
     if (set.version !== this.version || set.entries !== this.entries) {
-      this.derived = set.entries.length === 0 ? undefined : this.build(set.entries);
+      this.value = set.entries.length === 0 ? undefined : this.build(set.entries);
       this.version = set.version;
       this.entries = set.entries;
     }
-    if (this.derived === undefined) throw noEndpoints();
-    return this.derived;
+    if (this.value === undefined) throw noEndpoints();
+    return this.value;
   }
 }

@@ -11,7 +11,12 @@ import { hash as cryptoHash } from 'node:crypto';
 import xxhash from 'xxhash-wasm';
 
 const xx = await xxhash();
-const view = new DataView(new ArrayBuffer(8));
+// A BigUint64Array over the same bytes as a Uint32Array splits a bigint without
+// allocating (a DataView costs several times more here).
+const wide = new BigUint64Array(1);
+const halves = new Uint32Array(wide.buffer);
+const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1; // platform byte order
+const HI = 1 - LO;
 
 /** The halves of the last hash computed: `out[0]` is the low 32 bits, `out[1]` the high. */
 export const out = new Float64Array(2);
@@ -28,10 +33,10 @@ export function xxh64(input: string, seed = 0n): bigint {
 }
 
 function splitBigint(h: bigint): void {
-  // setBigUint64 reduces modulo 2^64, which also maps negative bigints to two's complement.
-  view.setBigUint64(0, h, true);
-  out[0] = view.getUint32(0, true);
-  out[1] = view.getUint32(4, true);
+  // Storing reduces modulo 2^64, which also maps negative bigints to two's complement.
+  wide[0] = h;
+  out[0] = halves[LO]!;
+  out[1] = halves[HI]!;
 }
 
 function splitNumber(n: number): void {

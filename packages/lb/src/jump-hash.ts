@@ -3,10 +3,10 @@ import type { Entry } from '@kitts/sd';
 import {
   type Balancer,
   checkSource,
+  Derived,
   type EndpointSource,
   type KeyFunction,
   probe,
-  SetBalancer,
   usable,
 } from './balancer.js';
 import { keyInto, out } from './hash.js';
@@ -54,20 +54,21 @@ export function jumpBucket(hi: number, lo: number, buckets: number): number {
   return b;
 }
 
-class JumpHash<Req, Res> extends SetBalancer<Req, Res, readonly Entry<Req, Res>[]> {
+class JumpHash<Req, Res> implements Balancer<Req, Res> {
+  private readonly derived: Derived<Req, Res, readonly Entry<Req, Res>[]>;
   constructor(
     source: EndpointSource<Req, Res>,
     private readonly key: KeyFunction<Req>,
   ) {
-    super(source);
+    this.derived = new Derived(source, (entries) => this.build(entries));
   }
 
-  protected build(entries: readonly Entry<Req, Res>[]): readonly Entry<Req, Res>[] {
+  private build(entries: readonly Entry<Req, Res>[]): readonly Entry<Req, Res>[] {
     return entries;
   }
 
   pick(ctx: Context, request: Req, avoid?: ReadonlySet<string>): Entry<Req, Res> {
-    const entries = this.state();
+    const entries = this.derived.get();
     keyInto(this.key(ctx, request), undefined);
     const b = jumpBucket(out[1]!, out[0]!, entries.length);
     const e = entries[b]!;

@@ -1,6 +1,6 @@
 import type { Context } from '@kitts/endpoint';
 import type { Entry } from '@kitts/sd';
-import { type Balancer, checkSource, type EndpointSource, probe, SetBalancer, usable } from './balancer.js';
+import { type Balancer, checkSource, Derived, type EndpointSource, probe, usable } from './balancer.js';
 import { rewrap, TrackedEntry } from './load.js';
 import { makeRng, type Rng } from './rng.js';
 import { allEqual, weightsOf } from './weights.js';
@@ -21,7 +21,8 @@ interface State<Req, Res> {
   tracked: Counted<Req, Res>[];
 }
 
-class LeastRequest<Req, Res> extends SetBalancer<Req, Res, State<Req, Res>> {
+class LeastRequest<Req, Res> implements Balancer<Req, Res> {
+  private readonly derived: Derived<Req, Res, State<Req, Res>>;
   private byId = new Map<string, Counted<Req, Res>>();
 
   constructor(
@@ -29,10 +30,10 @@ class LeastRequest<Req, Res> extends SetBalancer<Req, Res, State<Req, Res>> {
     private readonly choices: number,
     private readonly rng: Rng,
   ) {
-    super(source);
+    this.derived = new Derived(source, (entries) => this.build(entries));
   }
 
-  protected build(entries: readonly Entry<Req, Res>[]): State<Req, Res> {
+  private build(entries: readonly Entry<Req, Res>[]): State<Req, Res> {
     const { tracked, byId } = rewrap(entries, this.byId, (e) => new Counted(e));
     this.byId = byId;
     const weights = weightsOf(entries);
@@ -42,7 +43,7 @@ class LeastRequest<Req, Res> extends SetBalancer<Req, Res, State<Req, Res>> {
   }
 
   pick(_ctx: Context, _request: Req, avoid?: ReadonlySet<string>): Entry<Req, Res> {
-    const { tracked } = this.state();
+    const { tracked } = this.derived.get();
     const n = tracked.length;
     let best: Counted<Req, Res> | undefined;
     let bestLoad = 0;

@@ -3,10 +3,10 @@ import type { Entry } from '@kitts/sd';
 import {
   type Balancer,
   checkSource,
+  Derived,
   type EndpointSource,
   type KeyFunction,
   probe,
-  SetBalancer,
   usable,
 } from './balancer.js';
 import { isPrime, keyInto, mod64, out, xxh64 } from './hash.js';
@@ -28,21 +28,22 @@ interface State<Req, Res> {
   table: Uint16Array | Uint32Array;
 }
 
-class Maglev<Req, Res> extends SetBalancer<Req, Res, State<Req, Res>> {
+class Maglev<Req, Res> implements Balancer<Req, Res> {
+  private readonly derived: Derived<Req, Res, State<Req, Res>>;
   constructor(
     source: EndpointSource<Req, Res>,
     private readonly key: KeyFunction<Req>,
     private readonly size: number,
   ) {
-    super(source);
+    this.derived = new Derived(source, (entries) => this.build(entries));
   }
 
-  protected build(entries: readonly Entry<Req, Res>[]): State<Req, Res> {
+  private build(entries: readonly Entry<Req, Res>[]): State<Req, Res> {
     return { entries, table: maglevTable(entries, weightsOf(entries), this.size) };
   }
 
   pick(ctx: Context, request: Req, avoid?: ReadonlySet<string>): Entry<Req, Res> {
-    const { entries, table } = this.state();
+    const { entries, table } = this.derived.get();
     keyInto(this.key(ctx, request), undefined);
     const slot = mod64(out[1]!, out[0]!, this.size);
     const e = entries[table[slot]!]!;

@@ -1,6 +1,6 @@
 import type { Context } from '@kitts/endpoint';
 import type { Entry } from '@kitts/sd';
-import { type Balancer, checkSource, type EndpointSource, probe, SetBalancer, usable } from './balancer.js';
+import { type Balancer, checkSource, Derived, type EndpointSource, probe, usable } from './balancer.js';
 import { rewrap, TrackedEntry } from './load.js';
 import { makeRng, type Rng } from './rng.js';
 
@@ -38,23 +38,28 @@ class Ewma<Req, Res> extends TrackedEntry<Req, Res> {
 
   protected override end(started: number): void {
     this.pending--;
-    this.observe(Math.max(this.now() - started, 0));
+    const t = this.now();
+    this.observe(Math.max(t - started, 0), t);
   }
 
   /**
    * A slower sample replaces the average at once; a faster one is blended in with a
    * weight that grows with the time since the last sample (the series is unevenly spaced).
    */
-  private observe(rtt: number): void {
-    const t = this.now();
-    const w = Math.exp(-Math.max(t - this.stamp, 0) / this.tau);
-    this.cost = rtt > this.cost ? rtt : this.cost * w + rtt * (1 - w);
+  private observe(rtt: number, t: number): void {
+    if (rtt > this.cost) this.cost = rtt;
+    else if (t > this.stamp) {
+      const w = Math.exp((this.stamp - t) / this.tau);
+      this.cost = this.cost * w + rtt * (1 - w);
+    }
+    // (With no time elapsed the weight is exp(0) = 1: a lower sample changes nothing.)
     this.stamp = t;
   }
 
-  load(): number {
+  /** The cost of one more call at time t (ms). */
+  load(t: number): number {
     // Let the average decay for the time that passed without samples.
-    this.observe(0);
+    this.observe(0, t);
     if (this.cost === 0 && this.pending !== 0) return PENALTY + this.pending;
     return this.cost * (this.pending + 1);
   }
@@ -64,7 +69,8 @@ interface State<Req, Res> {
   tracked: Ewma<Req, Res>[];
 }
 
-class PeakEwma<Req, Res> extends SetBalancer<Req, Res, State<Req, Res>> {
+class PeakEwma<Req, Res> implements Balancer<Req, Res> {
+  private readonly derived: Derived<Req, Res, State<Req, Res>>;
   private byId = new Map<string, Ewma<Req, Res>>();
 
   constructor(
@@ -73,17 +79,17 @@ class PeakEwma<Req, Res> extends SetBalancer<Req, Res, State<Req, Res>> {
     private readonly now: () => number,
     private readonly rng: Rng,
   ) {
-    super(source);
+    this.derived = new Derived(source, (entries) => this.build(entries));
   }
 
-  protected build(entries: readonly Entry<Req, Res>[]): State<Req, Res> {
+  private build(entries: readonly Entry<Req, Res>[]): State<Req, Res> {
     const { tracked, byId } = rewrap(entries, this.byId, (e) => new Ewma(e, this.now, this.tau));
     this.byId = byId;
     return { tracked };
   }
 
   pick(_ctx: Context, _request: Req, avoid?: ReadonlySet<string>): Entry<Req, Res> {
-    const { tracked } = this.state();
+    const { tracked } = this.derived.get();
     const n = tracked.length;
     const first = Math.floor(this.rng() * n);
     const a = this.candidate(tracked, first, avoid);
@@ -93,7 +99,8 @@ class PeakEwma<Req, Res> extends SetBalancer<Req, Res, State<Req, Res>> {
     if (second >= first) second++;
     const b = this.candidate(tracked, second, avoid);
     if (a === b) return a;
-    return b.load() < a.load() ? b : a;
+    const t = this.now();
+    return b.load(t) < a.load(t) ? b : a;
   }
 
   private candidate(tracked: Ewma<Req, Res>[], i: number, avoid: ReadonlySet<string> | undefined) {

@@ -1,6 +1,6 @@
 import type { Context } from '@kitts/endpoint';
 import type { Entry } from '@kitts/sd';
-import { type Balancer, checkSource, type EndpointSource, probe, SetBalancer, usable } from './balancer.js';
+import { type Balancer, checkSource, Derived, type EndpointSource, probe, usable } from './balancer.js';
 import { makeRng, type Rng } from './rng.js';
 
 export interface RandomOptions {
@@ -8,20 +8,21 @@ export interface RandomOptions {
   seed?: number | string;
 }
 
-class RandomBalancer<Req, Res> extends SetBalancer<Req, Res, readonly Entry<Req, Res>[]> {
+class RandomBalancer<Req, Res> implements Balancer<Req, Res> {
+  private readonly derived: Derived<Req, Res, readonly Entry<Req, Res>[]>;
   constructor(
     source: EndpointSource<Req, Res>,
     private readonly rng: Rng,
   ) {
-    super(source);
+    this.derived = new Derived(source, (entries) => this.build(entries));
   }
 
-  protected build(entries: readonly Entry<Req, Res>[]): readonly Entry<Req, Res>[] {
+  private build(entries: readonly Entry<Req, Res>[]): readonly Entry<Req, Res>[] {
     return entries;
   }
 
   pick(_ctx: Context, _request: Req, avoid?: ReadonlySet<string>): Entry<Req, Res> {
-    const entries = this.state();
+    const entries = this.derived.get();
     const i = Math.floor(this.rng() * entries.length);
     const e = entries[i]!;
     return usable(e, avoid) ? e : probe(entries, undefined, i, avoid);

@@ -3,10 +3,10 @@ import type { Entry } from '@kitts/sd';
 import {
   type Balancer,
   checkSource,
+  Derived,
   type EndpointSource,
   type KeyFunction,
   probe,
-  SetBalancer,
   usable,
 } from './balancer.js';
 import { keyInto, md5LE32, out, type StringHash, stringInto } from './hash.js';
@@ -39,7 +39,8 @@ interface State<Req, Res> extends Ring {
   entries: readonly Entry<Req, Res>[];
 }
 
-class RingHash<Req, Res> extends SetBalancer<Req, Res, State<Req, Res>> {
+class RingHash<Req, Res> implements Balancer<Req, Res> {
+  private readonly derived: Derived<Req, Res, State<Req, Res>>;
   constructor(
     source: EndpointSource<Req, Res>,
     private readonly key: KeyFunction<Req>,
@@ -47,10 +48,10 @@ class RingHash<Req, Res> extends SetBalancer<Req, Res, State<Req, Res>> {
     private readonly hash: StringHash | undefined,
     private readonly ketama: boolean,
   ) {
-    super(source);
+    this.derived = new Derived(source, (entries) => this.build(entries));
   }
 
-  protected build(entries: readonly Entry<Req, Res>[]): State<Req, Res> {
+  private build(entries: readonly Entry<Req, Res>[]): State<Req, Res> {
     const weights = weightsOf(entries);
     const ring = this.ketama ? ketamaRing(entries, weights) : this.pointsRing(entries, weights);
     return { entries, points: ring.points, owners: ring.owners };
@@ -78,7 +79,7 @@ class RingHash<Req, Res> extends SetBalancer<Req, Res, State<Req, Res>> {
   }
 
   pick(ctx: Context, request: Req, avoid?: ReadonlySet<string>): Entry<Req, Res> {
-    const s = this.state();
+    const s = this.derived.get();
     const k = this.key(ctx, request);
     let h: number;
     if (this.ketama && typeof k === 'string') h = md5LE32(k);

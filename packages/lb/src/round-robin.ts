@@ -1,6 +1,6 @@
 import type { Context } from '@kitts/endpoint';
 import type { Entry } from '@kitts/sd';
-import { type Balancer, checkSource, type EndpointSource, probe, SetBalancer, usable } from './balancer.js';
+import { type Balancer, checkSource, Derived, type EndpointSource, probe, usable } from './balancer.js';
 
 export interface RoundRobinOptions {
   /**
@@ -11,20 +11,21 @@ export interface RoundRobinOptions {
   start?: number;
 }
 
-class RoundRobin<Req, Res> extends SetBalancer<Req, Res, readonly Entry<Req, Res>[]> {
+class RoundRobin<Req, Res> implements Balancer<Req, Res> {
+  private readonly derived: Derived<Req, Res, readonly Entry<Req, Res>[]>;
   private cursor: number;
 
   constructor(source: EndpointSource<Req, Res>, start: number) {
-    super(source);
+    this.derived = new Derived(source, (entries) => this.build(entries));
     this.cursor = start;
   }
 
-  protected build(entries: readonly Entry<Req, Res>[]): readonly Entry<Req, Res>[] {
+  private build(entries: readonly Entry<Req, Res>[]): readonly Entry<Req, Res>[] {
     return entries;
   }
 
   pick(_ctx: Context, _request: Req, avoid?: ReadonlySet<string>): Entry<Req, Res> {
-    const entries = this.state();
+    const entries = this.derived.get();
     const n = entries.length;
     let i = this.cursor;
     if (i >= n) i %= n;

@@ -1,6 +1,6 @@
 import type { Context } from '@kitts/endpoint';
 import type { Entry } from '@kitts/sd';
-import { type Balancer, checkSource, type EndpointSource, probe, SetBalancer, usable } from './balancer.js';
+import { type Balancer, checkSource, Derived, type EndpointSource, probe, usable } from './balancer.js';
 import { makeRng, type Rng } from './rng.js';
 import { weightsOf } from './weights.js';
 
@@ -16,20 +16,21 @@ interface AliasTable<Req, Res> {
   alias: Uint32Array;
 }
 
-class WeightedRandom<Req, Res> extends SetBalancer<Req, Res, AliasTable<Req, Res>> {
+class WeightedRandom<Req, Res> implements Balancer<Req, Res> {
+  private readonly derived: Derived<Req, Res, AliasTable<Req, Res>>;
   constructor(
     source: EndpointSource<Req, Res>,
     private readonly rng: Rng,
   ) {
-    super(source);
+    this.derived = new Derived(source, (entries) => this.build(entries));
   }
 
-  protected build(entries: readonly Entry<Req, Res>[]): AliasTable<Req, Res> {
+  private build(entries: readonly Entry<Req, Res>[]): AliasTable<Req, Res> {
     return { entries, ...aliasTable(weightsOf(entries)) };
   }
 
   pick(_ctx: Context, _request: Req, avoid?: ReadonlySet<string>): Entry<Req, Res> {
-    const { entries, prob, alias } = this.state();
+    const { entries, prob, alias } = this.derived.get();
     // One draw picks the column (integer part) and the coin (fractional part).
     const u = this.rng() * entries.length;
     const column = Math.floor(u);

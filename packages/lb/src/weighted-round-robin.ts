@@ -1,6 +1,6 @@
 import type { Context } from '@kitts/endpoint';
 import type { Entry } from '@kitts/sd';
-import { type Balancer, checkSource, type EndpointSource, probe, SetBalancer, usable } from './balancer.js';
+import { type Balancer, checkSource, Derived, type EndpointSource, probe, usable } from './balancer.js';
 import { allEqual, weightsOf } from './weights.js';
 
 /**
@@ -19,10 +19,15 @@ interface State<Req, Res> {
   total: number;
 }
 
-class WeightedRoundRobin<Req, Res> extends SetBalancer<Req, Res, State<Req, Res>> {
+class WeightedRoundRobin<Req, Res> implements Balancer<Req, Res> {
+  private readonly derived: Derived<Req, Res, State<Req, Res>>;
+
+  constructor(source: EndpointSource<Req, Res>) {
+    this.derived = new Derived(source, (entries) => this.build(entries));
+  }
   private turn = 0;
 
-  protected build(entries: readonly Entry<Req, Res>[]): State<Req, Res> {
+  private build(entries: readonly Entry<Req, Res>[]): State<Req, Res> {
     // Membership or weights changed: start a new period from zero current weights, as
     // nginx does when its upstream is reconfigured.
     this.turn = 0;
@@ -41,7 +46,7 @@ class WeightedRoundRobin<Req, Res> extends SetBalancer<Req, Res, State<Req, Res>
   }
 
   pick(_ctx: Context, _request: Req, avoid?: ReadonlySet<string>): Entry<Req, Res> {
-    const s = this.state();
+    const s = this.derived.get();
     if (s.current !== undefined) return this.direct(s, avoid);
     const len = s.schedule === undefined ? s.entries.length : s.schedule.length;
     let t = this.turn;

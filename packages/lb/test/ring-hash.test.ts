@@ -29,7 +29,7 @@ function shares(n: number, weights?: number[]): number[] {
 function ringHashRing(es: ReturnType<typeof entry>[]) {
   const b = ringHash(new Source(es), byKey);
   b.pick(ctx, 'warm-up');
-  return (b as unknown as { derived: { points: Uint32Array; owners: Uint32Array } }).derived;
+  return (b as unknown as { derived: { get(): { points: Uint32Array; owners: Uint32Array } } }).derived.get();
 }
 
 describe('ringHash', () => {

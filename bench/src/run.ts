@@ -3,6 +3,7 @@ const all: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   endpoint: () => import('./endpoint.bench.js'),
   'transport-http': () => import('./transport-http.bench.js'),
   sd: () => import('./sd.bench.js'),
+  'sd-registries': () => import('./sd-registries.bench.js'),
   'transport-grpc': () => import('./transport-grpc.bench.js'),
   circuitbreaker: () => import('./circuitbreaker.bench.js'),
   lb: () => import('./lb.bench.js'),

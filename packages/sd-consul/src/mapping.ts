@@ -1,4 +1,3 @@
-import { isIPv6 } from 'node:net';
 import type { Instance } from '@kitts/sd';
 
 /** One element of `GET /v1/health/service/:name`, the fields this package reads. */
@@ -16,9 +15,12 @@ export interface ServiceEntry {
   Checks?: { Status?: string }[] | null;
 }
 
-/** `host:port`, with IPv6 hosts in brackets. */
+/**
+ * `host:port`, with IPv6 hosts in brackets. Only an IPv6 literal contains ':' (host names
+ * and IPv4 addresses cannot), which is far cheaper to test than net.isIPv6.
+ */
 export function joinHostPort(host: string, port: number): string {
-  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+  return host.includes(':') && host[0] !== '[' ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**

@@ -26,6 +26,7 @@ export { schemaDecoder, validate } from './schema.js';
 export type {
   DecodeRequestFunc,
   EncodeResponseFunc,
+  ServerCall,
   ServerFinalizerInfo,
   ServerOptions,
   ServerRequestFunc,
@@ -35,3 +36,5 @@ export type {
 export { createUnaryHandler } from './server.js';
 export type { StatusAnswer } from './status.js';
 export { codeFromHttpStatus, httpStatusOf, Status, statusName, statusOf } from './status.js';
+export type { ServerStreamMethod, StreamClientOptions, StreamServerOptions } from './stream.js';
+export { createServerStreamClient, createServerStreamHandler } from './stream.js';

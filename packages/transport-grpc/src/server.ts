@@ -7,6 +7,7 @@ import {
   type handleUnaryCall,
   Metadata,
   type ServerUnaryCall,
+  type ServerWritableStream,
   status as Status,
   type sendUnaryData,
 } from '@grpc/grpc-js';
@@ -18,19 +19,18 @@ import {
   type Endpoint,
   type Logger,
   withCancel,
-  withDeadline,
+  withTimeout,
 } from '@kitts/endpoint';
 import { addErrorHeaders, type StatusAnswer, statusOf } from './status.js';
 
 export type DecodeRequestFunc<GReq, Req> = (ctx: Context, message: GReq) => Req | Promise<Req>;
 export type EncodeResponseFunc<Res, GRes> = (ctx: Context, response: Res) => GRes | Promise<GRes>;
 
+/** The call a before-hook sees: for peer address, path, auth context. */
+export type ServerCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+
 /** Runs before decoding, with the request metadata; may return a new context (go-kit's ServerBefore). */
-export type ServerRequestFunc = (
-  ctx: Context,
-  metadata: Metadata,
-  call: ServerUnaryCall<unknown, unknown>,
-) => Context | void;
+export type ServerRequestFunc = (ctx: Context, metadata: Metadata, call: ServerCall) => Context | void;
 
 export interface ServerResponseInfo {
   /** Response headers; sent before the answer. */
@@ -84,17 +84,27 @@ export interface CancellableCall {
 }
 
 /**
- * The context of one call: the call's deadline, cancelled when the client cancels. When
- * the cancel comes from the deadline itself, the context reports DeadlineExceededError.
+ * A client cancels at its deadline and the server's deadline (the same instant, carried
+ * as grpc-timeout) fires a moment later, so a cancel arriving this close to the deadline
+ * is the deadline: the context is left to end by it and reports DeadlineExceededError.
+ */
+const DEADLINE_SLACK_MS = 20;
+
+/**
+ * The context of one call: the call's deadline (on the parent's clock), cancelled when
+ * the client cancels.
  */
 export function callContext(parent: Context, call: CancellableCall): [Context, CancelFunc] {
-  const deadline = callDeadline(call);
-  const [ctx, cancel] = deadline === undefined ? withCancel(parent) : withDeadline(parent, deadline);
+  const wall = callDeadline(call);
+  const [ctx, cancel] = wall === undefined ? withCancel(parent) : withTimeout(parent, wall - Date.now());
   if (call.cancelled) cancel();
-  // err() settles a passed deadline first, so cancel() is then a no-op. The listener is
-  // never removed: the call object dies with it, and a late 'cancelled' finds ctx done.
+  // The listener is never removed: the call object dies with it, and a late 'cancelled'
+  // finds the context already done.
   call.on('cancelled', () => {
-    if (ctx.err() === undefined) cancel();
+    if (ctx.err() !== undefined) return;
+    const d = ctx.deadline;
+    if (d !== undefined && d - ctx.now() <= DEADLINE_SLACK_MS) return;
+    cancel();
   });
   return [ctx, cancel];
 }

@@ -127,7 +127,7 @@ class Breaker<Req, Res> {
     return (ctx, request) => this.call(next, ctx, request);
   }
 
-  private async call(next: Endpoint<Req, Res>, ctx: Context, request: Req): Promise<Res> {
+  private call(next: Endpoint<Req, Res>, ctx: Context, request: Req): Promise<Res> {
     let probe = NOT_A_PROBE;
     if (this.mode !== CLOSED) {
       const admitted = this.admit();
@@ -142,6 +142,30 @@ class Breaker<Req, Res> {
       return this.refuse(err, ctx, request);
     }
     this.inFlight++;
+    if (probe === NOT_A_PROBE && this.plain()) {
+      // The common case has nothing per call to remember: a shared success handler and
+      // no async frame (an async function costs about as much as the rest of the breaker).
+      return invoke(next, ctx, request).then(this.onPlainSuccess, (err) =>
+        this.afterError(err, ctx, request, NOT_A_PROBE, Number.NaN),
+      );
+    }
+    return this.guarded(next, ctx, request, probe);
+  }
+
+  /** No timeout, no duration listeners, no business-error check. */
+  private plain(): boolean {
+    return (
+      this.s.timeout === undefined && !this.checkBusiness && this.successes.size + this.failures.size === 0
+    );
+  }
+
+  private readonly onPlainSuccess = (response: Res): Res => {
+    this.inFlight--;
+    this.succeeded(NOT_A_PROBE, Number.NaN);
+    return response;
+  };
+
+  private async guarded(next: Endpoint<Req, Res>, ctx: Context, request: Req, probe: number): Promise<Res> {
     const start = this.successes.size + this.failures.size > 0 ? this.now() : Number.NaN;
     let callCtx = ctx;
     let cancel: CancelFunc | undefined;
@@ -150,15 +174,8 @@ class Breaker<Req, Res> {
     try {
       response = await next(callCtx, request);
     } catch (err) {
-      this.inFlight--;
       cancel?.();
-      if (!this.isFailure(err, ctx, 'error')) {
-        this.answered(probe, ctx);
-        throw err;
-      }
-      this.failed(err, probe, start);
-      if (this.fallback !== undefined) return this.fallback(err, ctx, request);
-      throw err;
+      return this.afterError(err, ctx, request, probe, start);
     }
     this.inFlight--;
     if (cancel !== undefined) {
@@ -180,6 +197,24 @@ class Breaker<Req, Res> {
     }
     this.succeeded(probe, start);
     return response;
+  }
+
+  /** Judge an error; answer with the fallback when it counted and there is one, else rethrow. */
+  private afterError(
+    err: unknown,
+    ctx: Context,
+    request: Req,
+    probe: number,
+    start: number,
+  ): Res | Promise<Res> {
+    this.inFlight--;
+    if (!this.isFailure(err, ctx, 'error')) {
+      this.answered(probe, ctx);
+      throw err;
+    }
+    this.failed(err, probe, start);
+    if (this.fallback !== undefined) return this.fallback(err, ctx, request);
+    throw err;
   }
 
   /** Open or half-open: the half-open period this call probes, or why it may not go. */
@@ -205,11 +240,15 @@ class Breaker<Req, Res> {
     return new CircuitOpenError(message, { reason, retryAfter });
   }
 
-  private refuse(err: CircuitOpenError, ctx: Context, request: Req): Res | Promise<Res> {
+  private refuse(err: CircuitOpenError, ctx: Context, request: Req): Promise<Res> {
     this.window.reject(this.now());
     if (this.rejects.size > 0) this.rejects.emit(err);
-    if (this.fallback !== undefined) return this.fallback(err, ctx, request);
-    throw err;
+    if (this.fallback === undefined) return Promise.reject(err);
+    try {
+      return Promise.resolve(this.fallback(err, ctx, request));
+    } catch (thrown) {
+      return Promise.reject(thrown);
+    }
   }
 
   private succeeded(probe: number, start: number): void {
@@ -342,4 +381,14 @@ export function circuitBreaker<Req = any, Res = any>(
   };
   Object.defineProperty(middleware, 'state', { get: () => b.state, enumerable: true });
   return Object.assign(middleware, controls) as CircuitBreaker<Req, Res>;
+}
+
+/** Call the endpoint; one that throws, or returns a plain value, still yields a promise. */
+function invoke<Req, Res>(next: Endpoint<Req, Res>, ctx: Context, request: Req): Promise<Res> {
+  try {
+    const p = next(ctx, request);
+    return p instanceof Promise ? p : Promise.resolve(p);
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

@@ -161,6 +161,20 @@ describe('circuitBreaker: composition and input checks', () => {
     expect(calls).to.equal(2);
   });
 
+  it('an endpoint that throws synchronously or returns a plain value still gets a promise', async () => {
+    const breaker = circuitBreaker({ trip: consecutiveFailures(2), now: fakeClock().now });
+    const boom = new Error('sync boom');
+    const throwing = breaker((() => {
+      throw boom;
+    }) as unknown as Endpoint);
+    const plain = breaker((() => 42) as unknown as Endpoint);
+    const p = throwing(background(), {});
+    expect(p).to.be.instanceOf(Promise);
+    expect(await outcome(p)).to.equal(boom);
+    expect(await plain(background(), {})).to.equal(42);
+    expect(breaker.snapshot()).to.deep.include({ successes: 1, failures: 1 });
+  });
+
   it('rejects bad options with an error that names the option', () => {
     const bad: [object, RegExp][] = [
       [{ window: 0 }, /window must be a positive number/],

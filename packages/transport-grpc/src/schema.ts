@@ -47,7 +47,10 @@ type IoTsEither<A> =
 
 interface IoTsValidationError {
   readonly message?: string | undefined;
-  readonly context: readonly { readonly key: string; readonly type: { readonly name: string } }[];
+  readonly context: readonly {
+    readonly key: string;
+    readonly type: { readonly name: string; readonly _tag?: string };
+  }[];
 }
 
 export type Schema<T> = StandardSchemaV1<unknown, T> | IoTsCodec<T>;
@@ -75,12 +78,21 @@ function ioTsIssues(errors: readonly IoTsValidationError[]): Issue[] {
   const seen = new Set<string>();
   const issues: Issue[] = [];
   for (const e of errors) {
-    // context[0] is the root codec (key ''); unions and intersections repeat paths.
-    const keys = e.context.map((c) => c.key).filter((k) => k !== '');
-    const last = e.context[e.context.length - 1];
+    const c = e.context;
+    // Entry i is a member of a union or intersection (keyed '0', '1'...), not a field.
+    const member = (i: number) => {
+      const tag = c[i - 1]?.type._tag;
+      return tag === 'UnionType' || tag === 'IntersectionType';
+    };
+    // c[0] is the root codec (key '').
+    const keys: string[] = [];
+    for (let i = 1; i < c.length; i++) if (!member(i)) keys.push(c[i]!.key);
+    // What was expected: the union as a whole rather than each of its members.
+    let j = c.length - 1;
+    while (j > 0 && member(j)) j--;
     const issue = {
       path: formatPath(keys),
-      message: e.message ?? `expected ${last?.type.name ?? 'a value'}`,
+      message: e.message ?? `expected ${c[j]?.type.name ?? 'a value'}`,
     };
     const id = `${issue.path}\0${issue.message}`;
     if (seen.has(id)) continue;

@@ -142,9 +142,19 @@ class Breaker<Req, Res> {
       return this.refuse(err, ctx, request);
     }
     this.inFlight++;
-    if (probe === NOT_A_PROBE && this.plain()) {
-      // The common case has nothing per call to remember: a shared success handler and
-      // no async frame (an async function costs about as much as the rest of the breaker).
+    if (
+      probe === NOT_A_PROBE &&
+      this.s.timeout === undefined &&
+      this.successes.size + this.failures.size === 0
+    ) {
+      // The common case has little per call to remember: promise handlers instead of an
+      // async frame (which costs about as much as the rest of the breaker).
+      if (this.checkBusiness) {
+        return invoke(next, ctx, request).then(
+          (response) => this.afterBusiness(response, ctx),
+          (err) => this.afterError(err, ctx, request, NOT_A_PROBE, Number.NaN),
+        );
+      }
       return invoke(next, ctx, request).then(this.onPlainSuccess, (err) =>
         this.afterError(err, ctx, request, NOT_A_PROBE, Number.NaN),
       );
@@ -152,18 +162,19 @@ class Breaker<Req, Res> {
     return this.guarded(next, ctx, request, probe);
   }
 
-  /** No timeout, no duration listeners, no business-error check. */
-  private plain(): boolean {
-    return (
-      this.s.timeout === undefined && !this.checkBusiness && this.successes.size + this.failures.size === 0
-    );
-  }
-
   private readonly onPlainSuccess = (response: Res): Res => {
     this.inFlight--;
     this.succeeded(NOT_A_PROBE, Number.NaN);
     return response;
   };
+
+  private afterBusiness(response: Res, ctx: Context): Res {
+    this.inFlight--;
+    const err = businessError(response);
+    if (err !== undefined && this.isFailure(err, ctx, 'business')) this.failed(err, NOT_A_PROBE, Number.NaN);
+    else this.succeeded(NOT_A_PROBE, Number.NaN);
+    return response;
+  }
 
   private async guarded(next: Endpoint<Req, Res>, ctx: Context, request: Req, probe: number): Promise<Res> {
     const start = this.successes.size + this.failures.size > 0 ? this.now() : Number.NaN;

@@ -126,6 +126,7 @@ export async function run(): Promise<void> {
   const s100 = new FixedSet(entriesOf(100));
   const s3000w = new FixedSet(entriesOf(3000, true));
   const s300w = new FixedSet(entriesOf(300, true));
+  const s3000w2 = new FixedSet(entriesOf(3000, true));
   const rebuilds = await group(
     'rebuild on a set change (once per EndpointSet.version)',
     [

@@ -54,7 +54,7 @@ class RingHash<Req, Res> implements Balancer<Req, Res> {
   private build(entries: readonly Entry<Req, Res>[]): State<Req, Res> {
     const weights = weightsOf(entries);
     const ring = this.ketama ? ketamaRing(entries, weights) : this.pointsRing(entries, weights);
-    return { entries, points: ring.points, owners: ring.owners };
+    return { entries, ...ring };
   }
 
   private pointsRing(entries: readonly Entry<Req, Res>[], weights: Float64Array): Ring {
@@ -87,7 +87,7 @@ class RingHash<Req, Res> implements Balancer<Req, Res> {
       keyInto(k, this.hash);
       h = out[0]!;
     }
-    const at = ringIndex(s.points, h);
+    const at = ringIndex(s, h);
     const e = s.entries[s.owners[at]!]!;
     // An unusable owner hands over to the next point clockwise.
     return usable(e, avoid) ? e : probe(s.entries, s.owners, at, avoid);

@@ -29,7 +29,7 @@ describe('ketama continuum against libketama test.sh', function () {
     let chunk = '';
     for (let k = 0; k < 1_000_000; k++) {
       const kh = md5LE32(String(k));
-      const at = ringIndex(ring.points, kh);
+      const at = ringIndex(ring, kh);
       chunk += `${kh} ${ring.points[at]} ${es[ring.owners[at]!]!.instance.address}\n`;
       if (chunk.length > 1 << 16) {
         digest.update(chunk);

@@ -127,7 +127,7 @@ describe("ringHash preset 'ketama' (libketama)", () => {
     ];
     const ring = ketamaRing(es, Float64Array.from([600, 400]));
     expect(ring.points.length).to.equal(320);
-    const at = ringIndex(ring.points, md5LE32('test'));
+    const at = ringIndex(ring, md5LE32('test'));
     expect(ring.points[at]).to.equal(3454255383);
     expect(es[ring.owners[at]!]!.instance.address).to.equal('127.0.0.1:11211');
     const b = ringHash(new Source(es), { key: () => 'test', preset: 'ketama' });

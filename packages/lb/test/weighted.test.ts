@@ -61,6 +61,19 @@ describe('weightedRoundRobin (nginx smooth WRR)', () => {
     );
   });
 
+  it('runs nginx over the usable entries only when weights are fractional', () => {
+    const es = [
+      switchable('a', { weight: 2.5 }),
+      switchable('b', { weight: 0.5 }),
+      switchable('c', { weight: 0.5 }),
+    ];
+    const b = weightedRoundRobin(new Source(es));
+    es[0]!.up = false;
+    // Over b and c alone (equal weights): b c b c...
+    const have = Array.from({ length: 4 }, () => b.pick(ctx, {}).instance.id).join('');
+    expect(have).to.equal('bcbc');
+  });
+
   it('restarts the sequence from zero current weights when weights change', () => {
     const s = new Source([entry('a', { weight: 5 }), entry('b'), entry('c')]);
     const b = weightedRoundRobin(s);

@@ -145,6 +145,10 @@ export async function run(): Promise<void> {
         name: 'weightedRoundRobin schedule, 300 instances (weights 1-3)',
         fn: rebuild(weightedRoundRobin(s300w), s300w),
       },
+      {
+        name: 'weightedRoundRobin schedule, 3,000 instances (weights 1-3)',
+        fn: rebuild(weightedRoundRobin(s3000w2), s3000w2),
+      },
     ],
     { batch: 3, rounds: 5, warmup: 1 },
   );

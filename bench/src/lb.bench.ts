@@ -126,7 +126,6 @@ export async function run(): Promise<void> {
   const s100 = new FixedSet(entriesOf(100));
   const s3000w = new FixedSet(entriesOf(3000, true));
   const s300w = new FixedSet(entriesOf(300, true));
-  const s3000w2 = new FixedSet(entriesOf(3000, true));
   const rebuilds = await group(
     'rebuild on a set change (once per EndpointSet.version)',
     [
@@ -144,10 +143,6 @@ export async function run(): Promise<void> {
       {
         name: 'weightedRoundRobin schedule, 300 instances (weights 1-3)',
         fn: rebuild(weightedRoundRobin(s300w), s300w),
-      },
-      {
-        name: 'weightedRoundRobin schedule, 3,000 instances (weights 1-3)',
-        fn: rebuild(weightedRoundRobin(s3000w2), s3000w2),
       },
     ],
     { batch: 3, rounds: 5, warmup: 1 },

@@ -164,6 +164,8 @@ export async function simulateAll(): Promise<SimResult[]> {
   ];
 }
 
+const fmtTick = (ms: number) => (ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`);
+
 const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(1)} ms`);
 
 export function simTable(results: SimResult[]): string {
@@ -205,24 +207,24 @@ export function simSvg(results: SimResult[]): string {
   const y = (ms: number) => bottom - ((bottom - top) * Math.log10(Math.max(ms, 1))) / decades;
   const x0 = 60;
   const panel = 300;
-  text(x0 + panel / 2, 40, 'latency (ms, log scale)', 'text-anchor="middle"');
+  text(x0 + panel / 2, 40, 'latency (log scale)', 'text-anchor="middle"');
   for (let d = 0; d <= decades; d++) {
     const yy = y(10 ** d);
     out.push(`<line x1="${x0}" x2="${x0 + panel}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`);
-    text(x0 - 6, yy + 4, String(10 ** d), 'text-anchor="end" fill="#555"');
+    text(x0 - 6, yy + 4, fmtTick(10 ** d), 'text-anchor="end" fill="#555"');
   }
   const slot = panel / results.length;
   results.forEach((r, i) => {
     const cx = x0 + slot * i + slot / 2;
     for (const [k, v, dx] of [
-      ['p50', r.p50, -22],
-      ['p99', r.p99, 2],
+      ['p50', r.p50, -36],
+      ['p99', r.p99, 6],
     ] as const) {
       const yy = y(v);
       out.push(
-        `<rect x="${cx + dx}" y="${yy.toFixed(1)}" width="20" height="${(bottom - yy).toFixed(1)}" fill="${colors[k]}"/>`,
+        `<rect x="${cx + dx}" y="${yy.toFixed(1)}" width="30" height="${(bottom - yy).toFixed(1)}" fill="${colors[k]}"/>`,
       );
-      text(cx + dx + 10, yy - 4, fmt(v), 'text-anchor="middle" font-size="10"');
+      text(cx + dx + 15, yy - 4, fmt(v), 'text-anchor="middle" font-size="9"');
     }
     text(cx, bottom + 16, r.name, 'text-anchor="middle"');
   });
@@ -258,7 +260,7 @@ export function simSvg(results: SimResult[]): string {
       ['share to the slow instance', colors.share],
     ] as const
   ).entries()) {
-    const lx = 200 + i * 120;
+    const lx = 150 + i * 90;
     out.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${color}"/>`);
     text(lx + 16, ly, label);
   }

@@ -4,11 +4,11 @@ import { type Balancer, checkSource, Derived, type EndpointSource, probe, usable
 import { allEqual, weightsOf } from './weights.js';
 
 /**
- * Largest schedule precomputed, counted in the work it takes (turns x entries, about
- * 30 ms at the limit). Beyond it, or with fractional weights, picks run nginx's loop
- * directly, O(n) each, as nginx does.
+ * Largest schedule precomputed, counted in the work it takes (turns x entries: a few ms
+ * at the limit, paid on every set change). Beyond it, or with fractional weights, picks
+ * run nginx's loop directly, O(n) each, as nginx does.
  */
-const SCHEDULE_BUDGET = 1 << 25;
+const SCHEDULE_BUDGET = 1 << 22;
 
 interface State<Req, Res> {
   entries: readonly Entry<Req, Res>[];
@@ -140,9 +140,10 @@ function schedule(weights: Float64Array, period: number): Uint32Array {
 /**
  * nginx's smooth weighted round robin, exactly: weights {5, 1, 1} give a a b a c a a,
  * ties going to the earliest entry in the set's order. With integer weights one period
- * is precomputed when the set changes, so a pick is O(1); with fractional weights (or a
- * very long period) each pick runs nginx's O(n) loop. When the membership or a weight
- * changes, the sequence restarts from zero current weights.
+ * is precomputed when the set changes (while Σw/gcd x n stays within 2^22), so a pick is
+ * O(1); otherwise (fractional weights, a long period) each pick runs nginx's O(n) loop.
+ * When the membership or a weight changes, the sequence restarts from zero current
+ * weights.
  */
 export function weightedRoundRobin<Req, Res>(endpointer: EndpointSource<Req, Res>): Balancer<Req, Res> {
   checkSource(endpointer, 'weightedRoundRobin');

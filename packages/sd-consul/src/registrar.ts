@@ -110,10 +110,14 @@ export class ConsulRegistrar implements Registrar {
     await this.beating;
     await this.put();
     this.active = true;
-    if (this.heartbeatMs !== undefined) {
+    if (this.heartbeatMs === undefined) return;
+    try {
       await this.pass();
-      this.schedule();
+    } catch (err) {
+      // Registered, but the first pass failed: the heartbeat retries within a third of the TTL.
+      this.logger.warn({ err, id: this.options.id }, 'kitts/sd-consul: first TTL pass failed');
     }
+    this.schedule();
   }
 
   /** Stops the heartbeat and removes the service (and its checks) from the agent. */

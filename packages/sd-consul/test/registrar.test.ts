@@ -92,7 +92,7 @@ describe('consulRegistrar', function () {
 
   it('TTL check: passing while the heartbeat runs; critical, then deregistered, once it stops', async () => {
     const { r, service, id } = registrar({
-      check: { ttl: '600ms', deregisterCriticalServiceAfter: REAL ? '1m' : '300ms' },
+      check: { ttl: '900ms', deregisterCriticalServiceAfter: REAL ? '1m' : '300ms' },
     });
     await r.register();
     expect(await statusOf(target, service, id)).to.equal('passing');
@@ -100,8 +100,8 @@ describe('consulRegistrar', function () {
       target.double?.requests.filter(
         (q) => decodeURIComponent(q.path) === `/v1/agent/check/pass/service:${id}`,
       ).length;
-    // Outlive the TTL twice over: only the heartbeat (every 200 ms) keeps it passing.
-    await new Promise((res) => setTimeout(res, 1300));
+    // Outlive the TTL twice over: only the heartbeat (every 300 ms) keeps it passing.
+    await new Promise((res) => setTimeout(res, 1900));
     expect(await statusOf(target, service, id)).to.equal('passing');
     if (target.double) expect(passes()).to.be.at.least(5);
     await r.close(); // the process "dies": no deregistration, no more heartbeats

@@ -122,12 +122,14 @@ export class EurekaRegistrar implements Registrar {
 
   /**
    * Changes the status Eureka serves (DOWN or OUT_OF_SERVICE take the instance out of
-   * every instancer) by registering again, as Eureka's own client does.
+   * every instancer) by registering again, as Eureka's own client does. Before register()
+   * it only sets the status the registration will carry.
    */
   async setStatus(status: EurekaStatus): Promise<void> {
     if (!STATUSES.has(status)) throw new TypeError(`kitts/sd-eureka: unknown status ${status}`);
     this.info.status = status;
-    await this.post();
+    // Before register() (or after deregister()) the status just waits for the next registration.
+    if (this.active) await this.post();
   }
 
   /** Stops renewing and removes the instance, then closes the connections. */

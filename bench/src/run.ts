@@ -6,6 +6,7 @@ const all: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   'sd-registries': () => import('./sd-registries.bench.js'),
   'transport-grpc': () => import('./transport-grpc.bench.js'),
   circuitbreaker: () => import('./circuitbreaker.bench.js'),
+  ratelimit: () => import('./ratelimit.bench.js'),
   lb: () => import('./lb.bench.js'),
   observability: () => import('./observability.bench.js'),
 };

@@ -40,10 +40,11 @@ export interface AimdOptions extends Bounds {
 }
 
 /**
- * Additive increase, multiplicative decrease, as TCP: +1 after a success that found the
- * limit at least half used, ×backoffRatio on a drop. As TCP, it backs off once per round
- * trip: drops of calls that started before the last decrease do not decrease it again, so
- * one burst of timeouts does not collapse the limit to the floor.
+ * Additive increase, multiplicative decrease, as TCP's congestion avoidance: +1 per round
+ * trip (1/limit for each success that found the limit at least half used), ×backoffRatio
+ * on a drop. As TCP, it backs off once per round trip: drops of calls that started before
+ * the last decrease do not decrease it again, so one burst of timeouts does not collapse
+ * the limit to the floor.
  */
 export function aimd(options: AimdOptions = {}): LimitAlgorithm {
   const { initial, min, max } = bounds('aimd', options);
@@ -65,7 +66,7 @@ export function aimd(options: AimdOptions = {}): LimitAlgorithm {
         lastDecrease = s.end;
         return Math.max(min, Math.floor(limit * backoffRatio));
       }
-      if (s.inFlight * 2 >= limit) return Math.min(max, limit + 1);
+      if (s.inFlight * 2 >= limit) return Math.min(max, limit + 1 / limit);
       return limit;
     },
   };

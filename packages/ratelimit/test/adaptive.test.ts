@@ -32,10 +32,13 @@ const drop = (start: number, end: number, inFlight: number): Sample => ({
 });
 
 describe('aimd()', () => {
-  it('adds one after a success that found the limit at least half used', () => {
+  it('adds one per round trip: 1/limit for each success that found the limit at least half used', () => {
     const a = aimd({ initial: 10 });
-    expect(a.update(10, ok(0, 5, 5))).to.equal(11);
+    expect(a.update(10, ok(0, 5, 5))).to.equal(10.1);
     expect(a.update(10, ok(0, 5, 4))).to.equal(10);
+    let limit = 10;
+    for (let i = 0; i < 10; i++) limit = a.update(limit, ok(0, 5, 10));
+    expect(limit).to.be.closeTo(10.95, 0.01);
   });
 
   it('multiplies by backoffRatio on a drop, once per round trip', () => {
@@ -50,6 +53,7 @@ describe('aimd()', () => {
     const a = aimd({ initial: 2, min: 2, max: 3, slowRtt: 50 });
     expect(a.update(2, drop(0, 1, 2))).to.equal(2);
     expect(a.update(3, ok(2, 3, 3))).to.equal(3);
+    expect(a.update(2.9, ok(2, 3, 3))).to.equal(3);
     expect(a.update(3, ok(10, 70, 3))).to.equal(2);
   });
 
@@ -171,9 +175,10 @@ describe('adaptiveLimit', () => {
     const low = limit.limit;
     expect(low).to.equal(2);
     failing = false;
-    // Sequential calls leave the limit half unused at 2 only: in flight 1 × 2 >= 2.
-    for (let i = 0; i < 3; i++) await e(background(), {});
-    expect(limit.limit).to.equal(3);
+    // Sequential calls (one in flight) use the limit at least half only while it is at
+    // most 2, so it grows once, by 1/2, and then stays: no evidence for more.
+    for (let i = 0; i < 4; i++) await e(background(), {});
+    expect(limit.limit).to.equal(2.5);
   });
 
   it('rejects a bad algorithm', () => {

@@ -165,7 +165,7 @@ function test(extra) {
       '--exclude=**/bench/**',
       process.execPath,
       mocha,
-      ...extra,
+      ...specs,
     ),
     loud,
   );

@@ -113,6 +113,8 @@ class ValueContext extends BaseContext {
   }
 }
 
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 enum Done {
   No = 0,
   Canceled = 1,
@@ -167,12 +169,19 @@ class CancelContext extends BaseContext {
       return controller.signal;
     }
     this.link();
-    if (this.deadline !== undefined) {
-      const timer = setTimeout(() => this.finish(Done.Deadline), Math.max(0, this.deadline - this.now()));
-      timer.unref();
-      this.timer = timer;
-    }
+    if (this.deadline !== undefined) this.arm(this.deadline);
     return controller.signal;
+  }
+
+  private arm(deadline: number): void {
+    const delay = Math.max(0, deadline - this.now());
+    // setTimeout fires at once for delays past 2^31-1 ms (~24.8 days): wait in steps.
+    const timer =
+      delay > MAX_TIMER_DELAY
+        ? setTimeout(() => this.arm(deadline), MAX_TIMER_DELAY)
+        : setTimeout(() => this.finish(Done.Deadline), delay);
+    timer.unref();
+    this.timer = timer;
   }
 
   /**
@@ -218,8 +227,17 @@ class CancelContext extends BaseContext {
   }
 
   private errorFor(): Error {
-    // Created on demand: a cancel on the hot path must not pay for capturing a stack.
-    this.error ??= this.done === Done.Deadline ? new DeadlineExceededError() : new CanceledError();
+    // Created on demand and without a stack: capturing one costs microseconds, and the
+    // stack of a cancellation would only point here.
+    if (this.error === undefined) {
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        this.error = this.done === Done.Deadline ? new DeadlineExceededError() : new CanceledError();
+      } finally {
+        Error.stackTraceLimit = limit;
+      }
+    }
     return this.error;
   }
 }

@@ -159,6 +159,16 @@ describe('Context', () => {
       expect(child.err()).to.be.instanceOf(DeadlineExceededError);
     });
 
+    it('a deadline weeks away does not fire early (setTimeout caps delays at 2^31-1 ms)', async () => {
+      const [ctx, cancel] = withTimeout(background(), 30 * 24 * 3600 * 1000);
+      const signal = ctx.signal;
+      await new Promise((r) => setTimeout(r, 20));
+      expect(signal.aborted).to.equal(false);
+      expect(ctx.err()).to.equal(undefined);
+      cancel();
+      expect(signal.aborted).to.equal(true);
+    });
+
     it('a real short deadline aborts the signal', async () => {
       const [ctx, cancel] = withTimeout(background(), 15);
       const reason = await new Promise((resolve) =>

@@ -1,4 +1,4 @@
-import { background, CircuitOpenError, type Middleware, withCancel } from '@kitts/endpoint';
+import { background, CircuitOpenError, DecodeError, type Middleware, withCancel } from '@kitts/endpoint';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { type CircuitBreakerOptions, circuitBreaker, consecutiveFailures } from '../src/index.js';
@@ -250,6 +250,16 @@ describe('circuitBreaker: half-open', () => {
     expect(breaker.state.value).to.equal('half-open');
     g.pending[3]!.resolve('c');
     await probes[2];
+    expect(breaker.state.value).to.equal('closed');
+  });
+
+  it('a probe answered with a 4xx closes it: the service is answering', async () => {
+    const { clock, breaker, g, e } = await tripped();
+    clock.advance(1_000);
+    const probe = outcome(e(background(), {}));
+    const notFound = new DecodeError('no such field');
+    g.pending[1]!.reject(notFound);
+    expect(await probe).to.equal(notFound);
     expect(breaker.state.value).to.equal('closed');
   });
 

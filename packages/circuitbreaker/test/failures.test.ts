@@ -44,6 +44,31 @@ describe('circuitBreaker: what counts as a failure', () => {
     expect(breaker.state.value).to.equal('open');
   });
 
+  it('a user predicate judges business errors on every path (plain, timed, probe)', async () => {
+    const clock = fakeClock();
+    const breaker = circuitBreaker({
+      trip: consecutiveFailures(2),
+      sleepWindow: 100,
+      now: clock.now,
+      isFailure: (err, ctx, kind) => kind === 'business' || defaultIsFailure(err, ctx, kind),
+    });
+    let answer: unknown = { failed: () => undefined };
+    const e = breaker(async () => answer);
+    await e(background(), {});
+    expect(breaker.snapshot()).to.deep.include({ successes: 1, failures: 0 });
+    // With a duration listener the call takes the guarded path.
+    const durations: number[] = [];
+    breaker.onFailure(({ duration }) => durations.push(duration));
+    answer = { failed: () => new Error('declined') };
+    await e(background(), {});
+    await e(background(), {});
+    expect(breaker.state.value).to.equal('open');
+    expect(durations).to.have.length(2);
+    clock.advance(100);
+    await e(background(), {}); // the probe answers with a counted business error
+    expect(breaker.state.value).to.equal('open');
+  });
+
   it('DecodeError and other 4xx errors pass through unchanged and do not trip it', async () => {
     const { breaker } = touchy();
     const m = mock();
@@ -167,6 +192,21 @@ describe('circuitBreaker: fallback', () => {
     expect(seen[0]).to.equal(boom);
     expect(seen[1]).to.be.instanceOf(CircuitOpenError);
     expect(m.thru).to.equal(1);
+  });
+
+  it('a fallback that throws on a refused call rejects with what it threw', async () => {
+    const fromFallback = new Error('no cached answer either');
+    const { breaker } = touchy({
+      fallback: (err) => {
+        if (err instanceof CircuitOpenError) throw fromFallback;
+        return 'cached';
+      },
+    });
+    const m = mock();
+    m.err = new Error('down');
+    const e = breaker(m.endpoint);
+    expect(await e(background(), {})).to.equal('cached');
+    expect(await outcome(e(background(), {}))).to.equal(fromFallback);
   });
 
   it('is not used for errors that do not count: they are the caller’s to see', async () => {

@@ -72,13 +72,18 @@ class WeightedRoundRobin<Req, Res> implements Balancer<Req, Res> {
     const { entries, weights } = s;
     const cw = s.current!;
     if (!s.checks && avoid === undefined) {
-      // Every entry is usable: the plain loop over typed arrays.
+      // Every entry is usable: the plain loop over typed arrays, the maximum kept in a local.
       let top = 0;
+      let max = Number.NEGATIVE_INFINITY;
       for (let i = 0; i < cw.length; i++) {
-        cw[i] = cw[i]! + weights[i]!;
-        if (cw[i]! > cw[top]!) top = i;
+        const v = cw[i]! + weights[i]!;
+        cw[i] = v;
+        if (v > max) {
+          max = v;
+          top = i;
+        }
       }
-      cw[top] = cw[top]! - s.total;
+      cw[top] = max - s.total;
       return entries[top]!;
     }
     let best = -1;
@@ -127,11 +132,16 @@ function schedule(weights: Float64Array, period: number): Uint32Array {
   const out = new Uint32Array(period);
   for (let t = 0; t < period; t++) {
     let best = 0;
+    let max = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < n; i++) {
-      cw[i] = cw[i]! + w[i]!;
-      if (cw[i]! > cw[best]!) best = i;
+      const v = cw[i]! + w[i]!;
+      cw[i] = v;
+      if (v > max) {
+        max = v;
+        best = i;
+      }
     }
-    cw[best] = cw[best]! - period;
+    cw[best] = max - period;
     out[t] = best;
   }
   return out;

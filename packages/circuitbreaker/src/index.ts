@@ -1,3 +1,9 @@
+export { circuitBreaker } from './breaker.js';
+export type { FailureKind, FailurePredicate } from './is-failure.js';
+export { defaultIsFailure } from './is-failure.js';
+export type { Disposer } from './listeners.js';
+export type { CircuitBreakerOptions, TripPolicy } from './options.js';
+export { consecutiveFailures } from './options.js';
 export type {
   BreakerSnapshot,
   BreakerState,
@@ -5,12 +11,6 @@ export type {
   FailureEvent,
   StateChange,
   SuccessEvent,
-} from './breaker.js';
-export { circuitBreaker } from './breaker.js';
-export type { FailureKind, FailurePredicate } from './is-failure.js';
-export { defaultIsFailure } from './is-failure.js';
-export type { Disposer } from './listeners.js';
-export type { CircuitBreakerOptions, TripPolicy } from './options.js';
-export { consecutiveFailures } from './options.js';
+} from './types.js';
 export type { BreakerFactoryResult } from './with-breakers.js';
 export { withBreakers } from './with-breakers.js';

@@ -1,7 +1,8 @@
 import type { Endpoint } from '@kitts/endpoint';
 import type { Factory, FactoryResult, Instance } from '@kitts/sd';
-import { type CircuitBreaker, circuitBreaker } from './breaker.js';
+import { circuitBreaker } from './breaker.js';
 import type { CircuitBreakerOptions } from './options.js';
+import type { CircuitBreaker } from './types.js';
 
 /** What `withBreakers` makes for each instance: the sd FactoryResult plus its breaker. */
 export interface BreakerFactoryResult<Req, Res> extends FactoryResult<Req, Res> {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PNPM_VERSION = '10.34.8';
 // The example `npm start` runs.
-const FLAGSHIP = join('examples', 'basics', 'src', 'main.ts');
+const FLAGSHIP = join('examples', 'goods-comments', 'src', 'main.ts');
 const pnpmDir = join(root, '.tools', 'pnpm');
 const pnpmBin = join(pnpmDir, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 const quiet = { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' };

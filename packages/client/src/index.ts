@@ -4,6 +4,7 @@ export { defaultRegistry, discover, parseDiscoveryUrl } from './discover.js';
 export type { ListenAddress, Served, ServeOptions } from './serve.js';
 export { serve } from './serve.js';
 export type {
+  Call,
   HashKeyFunction,
   MethodSettings,
   RetrySettings,

@@ -13,7 +13,7 @@
  * - retry sees a breaker's fast failure (CircuitOpenError) and moves to another instance;
  * - the breaker of an instance sees that instance's timeouts and 5xx, nothing else.
  */
-import { type CircuitBreakerOptions, circuitBreaker } from '@kitts/circuitbreaker';
+import { type CircuitBreaker, type CircuitBreakerOptions, circuitBreaker } from '@kitts/circuitbreaker';
 import {
   type Context,
   chain,
@@ -39,7 +39,7 @@ import { type DiscoverOptions, discover } from './discover.js';
 import type { MethodTable, ServiceTransport } from './transport.js';
 
 /** What travels through the shared Endpointer: which method, and its request. */
-interface Call {
+export interface Call {
   readonly method: string;
   readonly request: unknown;
 }
@@ -84,6 +84,8 @@ export interface ServiceClientOptions<M extends MethodTable> {
   retry?: RetrySettings | false;
   /** Per-instance circuit breaker options (Hystrix defaults); `false` for none. */
   breaker?: Omit<CircuitBreakerOptions, 'name' | 'fallback'> | false;
+  /** Called with each per-instance breaker when it is created: attach listeners or metrics here. */
+  onBreaker?: (instance: Instance, breaker: CircuitBreaker<Call, unknown>) => void;
   /** Overall deadline of one call (ms). Default 10_000. */
   timeout?: number;
   /** User middleware, outermost (the first is the outermost of all). */
@@ -151,6 +153,7 @@ export function serviceClient<M extends MethodTable>(options: ServiceClientOptio
       name: `${service}/${instance.id}`,
       logger,
     });
+    options.onBreaker?.(instance, breaker);
     return {
       endpoint: breaker(dispatch),
       close: () => conn.close(),

@@ -7,13 +7,14 @@ import type { Entry, Instance } from '@kitts/sd';
  * endpoint stay), never per pick.
  */
 export abstract class TrackedEntry<Req, Res> implements Entry<Req, Res> {
-  readonly instance: Instance;
+  /** Refreshed when the instance's weight, tags or meta change around the same endpoint. */
+  instance: Instance;
   readonly endpoint: Endpoint<Req, Res>;
   readonly available?: () => boolean;
   /** Calls started and not yet settled. */
   pending = 0;
 
-  constructor(readonly inner: Entry<Req, Res>) {
+  constructor(public inner: Entry<Req, Res>) {
     this.instance = inner.instance;
     if (inner.available !== undefined) this.available = () => inner.available!();
     const call = inner.endpoint;
@@ -51,10 +52,14 @@ export function rewrap<Req, Res, T extends TrackedEntry<Req, Res>>(
   const byId = new Map<string, T>();
   for (const entry of entries) {
     const old = previous.get(entry.instance.id);
-    const t =
-      old !== undefined && old.inner.endpoint === entry.endpoint && old.inner.available === entry.available
-        ? old
-        : make(entry);
+    let t: T;
+    if (old !== undefined && old.inner.endpoint === entry.endpoint && old.inner.available === entry.available) {
+      t = old;
+      t.inner = entry;
+      t.instance = entry.instance;
+    } else {
+      t = make(entry);
+    }
     tracked.push(t);
     byId.set(entry.instance.id, t);
   }

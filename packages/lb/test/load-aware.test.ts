@@ -69,6 +69,21 @@ describe('leastRequest (Envoy power of two choices)', () => {
     expect(again.pending).to.equal(0);
   });
 
+  it('keeps the counters but shows the new instance when only its weight changed', () => {
+    const a = controlled('a');
+    const source = new Source([a.entry]);
+    const lb = leastRequest(source);
+    const first = lb.pick(ctx, {}) as Entry<unknown, string> & { pending: number };
+    void start(first);
+    const reweighted = { ...a.entry, instance: { ...a.entry.instance, weight: 7 } };
+    source.update([reweighted]);
+    const again = lb.pick(ctx, {}) as Entry<unknown, string> & { pending: number };
+    expect(again).to.equal(first);
+    expect(again.pending).to.equal(1);
+    expect(again.instance.weight).to.equal(7);
+    a.calls[0]!.answer.resolve('a');
+  });
+
   it('compares calls in flight per unit of weight when weights differ', () => {
     const a = controlled('a');
     const heavy = { ...a.entry, instance: { ...a.entry.instance, weight: 4 } };

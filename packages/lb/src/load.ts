@@ -53,7 +53,11 @@ export function rewrap<Req, Res, T extends TrackedEntry<Req, Res>>(
   for (const entry of entries) {
     const old = previous.get(entry.instance.id);
     let t: T;
-    if (old !== undefined && old.inner.endpoint === entry.endpoint && old.inner.available === entry.available) {
+    if (
+      old !== undefined &&
+      old.inner.endpoint === entry.endpoint &&
+      old.inner.available === entry.available
+    ) {
       t = old;
       t.inner = entry;
       t.instance = entry.instance;

@@ -69,7 +69,13 @@ export class EtcdRegistrar implements Registrar {
     if (this.closed) throw new Error('kitts/sd-etcd: this registrar is closed');
     this.wanted = true;
     if (this.registered) return;
-    await this.establish();
+    try {
+      await this.establish();
+    } catch (err) {
+      // A registration that never happened is not retried behind the caller's back.
+      if (!this.registered) this.wanted = false;
+      throw err;
+    }
   }
 
   /** Revokes the lease: the key is deleted at once. Stops re-registering. */

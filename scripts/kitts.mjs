@@ -192,6 +192,14 @@ function bench(extra) {
   process.exit(r.status ?? 1);
 }
 
+function docs() {
+  setup();
+  const typedoc = join(root, 'node_modules', 'typedoc', 'bin', 'typedoc');
+  const r = spawnSync(process.execPath, [typedoc, '--logLevel', 'Warn'], loud);
+  if (r.status === 0) console.log('kitts: API reference written to docs/api/index.html');
+  process.exit(r.status ?? 1);
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
 switch (cmd) {
   case 'setup':
@@ -205,6 +213,9 @@ switch (cmd) {
     break;
   case 'bench':
     bench(rest);
+    break;
+  case 'docs':
+    docs();
     break;
   default:
     fail(`unknown command ${cmd ?? '(none)'}; use setup, start, test or bench`);

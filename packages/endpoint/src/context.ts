@@ -129,6 +129,8 @@ class CancelContext extends BaseContext {
   /** Children whose signal has been materialized and must hear about our cancellation. */
   private children: Set<CancelContext> | undefined;
   private linkedTo: CancelContext | undefined;
+  /** Functions registered by onDone(), run once when this context ends. */
+  private callbacks: Set<() => void> | undefined;
 
   constructor(
     readonly parentContext: BaseContext,
@@ -169,8 +171,20 @@ class CancelContext extends BaseContext {
       return controller.signal;
     }
     this.link();
-    if (this.deadline !== undefined) this.arm(this.deadline);
+    if (this.deadline !== undefined && this.timer === undefined) this.arm(this.deadline);
     return controller.signal;
+  }
+
+  onDone(fn: () => void): () => boolean {
+    if (this.err() !== undefined) {
+      queueMicrotask(fn);
+      return () => false;
+    }
+    this.link();
+    if (this.deadline !== undefined && this.timer === undefined) this.arm(this.deadline);
+    (this.callbacks ??= new Set()).add(fn);
+    // finish() drops the set before running it: a stop() after that reports false.
+    return () => this.callbacks?.delete(fn) ?? false;
   }
 
   private arm(deadline: number): void {
@@ -223,6 +237,20 @@ class CancelContext extends BaseContext {
       this.children = undefined;
       const err = this.errorFor();
       for (const child of children) child.finish(reason, err);
+    }
+    const callbacks = this.callbacks;
+    if (callbacks !== undefined) {
+      this.callbacks = undefined;
+      for (const fn of callbacks) {
+        try {
+          fn();
+        } catch (e) {
+          // As a throwing abort listener would: reported, without stopping the others.
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+      }
     }
   }
 
@@ -318,6 +346,23 @@ export function withTimeout(parent: Context, ms: number): [Context, CancelFunc] 
 export function withSignal(parent: Context, signal: AbortSignal): [Context, CancelFunc] {
   const c = new SignalContext(asBase(parent), parent.deadline, signal);
   return [c, () => c.cancel()];
+}
+
+const neverStops = () => false;
+
+/**
+ * Run `fn` once when `ctx` ends (cancelled, by itself or an ancestor, or past its
+ * deadline), as Go's context.AfterFunc; in a microtask if it has already ended. Returns
+ * a function that unregisters `fn` and says whether it did so before `fn` ran.
+ *
+ * Unlike listening on `ctx.signal`, this creates no AbortController (whose creation and
+ * abort cost microseconds): only a timer when the context has a deadline. Made for the
+ * per-call path of transports, which must cancel a call when its context ends. A context
+ * that can never end never calls `fn`, and costs nothing.
+ */
+export function onDone(ctx: Context, fn: () => void): () => boolean {
+  const c = asBase(ctx).cancelParent();
+  return c === undefined ? neverStops : c.onDone(fn);
 }
 
 /** Milliseconds until the deadline (never negative), or undefined when there is none. */

@@ -2,6 +2,7 @@ export type { BackgroundOptions, CancelFunc, Context, Key } from './context.js';
 export {
   background,
   key,
+  onDone,
   sleep,
   timeRemaining,
   todo,

@@ -20,7 +20,7 @@ import {
   type ServiceError,
   status as Status,
 } from '@grpc/grpc-js';
-import { background, type Context, type Endpoint, type Logger } from '@kitts/endpoint';
+import { background, type Context, type Endpoint, type Logger, onDone } from '@kitts/endpoint';
 import type { ClientRequestFunc, DecodeResponseFunc, EncodeRequestFunc } from './client.js';
 import { GrpcError } from './grpc-error.js';
 import {
@@ -190,10 +190,7 @@ export function createServerStreamClient<GReq, GRes, Req, Res>(
       metadata,
       d === undefined ? {} : { deadline: Date.now() + (d - ctx.now()) },
     );
-    const signal = ctx.signal;
-    const onAbort = () => call.cancel();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const stop = () => signal.removeEventListener('abort', onAbort);
+    const stop = onDone(ctx, () => call.cancel());
     const final = ctx;
     // grpc-js ends the stream, then emits 'error' without destroying it: an iterator made
     // after that would see a clean end. So the error is kept here, and checked at the end

@@ -1,6 +1,7 @@
 // bench/transport-grpc: unary calls over loopback, kitts client -> kitts server against
 // raw grpc-js client -> raw grpc-js server: same proto (proto-loader), same payload, same
 // concurrency, in one process and one run. Clients and servers share the machine's cores.
+import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -18,8 +19,10 @@ type Call = () => Promise<unknown>;
 
 const proto = fileURLToPath(new URL('../../packages/transport-grpc/test/proto/echo.proto', import.meta.url));
 const CONCURRENCY = 16;
-const CALLS = 8_000;
-const ROUNDS = 3;
+// Many short interleaved rounds: on a shared machine, load drifts within seconds, and a
+// median of short rounds resists that better than a few long ones.
+const CALLS = 1_000;
+const ROUNDS = 11;
 
 function load(): grpc.ServiceClientConstructor {
   const def = protoLoader.loadSync(proto, { longs: Number, enums: String, defaults: true });
@@ -38,8 +41,8 @@ async function listen(server: grpc.Server): Promise<string> {
   return `127.0.0.1:${port}`;
 }
 
-/** `calls` calls from `concurrency` workers; calls/s and latency percentiles. */
-async function load_(call: Call, calls: number, concurrency: number) {
+/** `calls` calls from `concurrency` workers: calls per second and each call's latency. */
+async function measure(call: Call, calls: number, concurrency: number) {
   const latencies = new Float64Array(calls);
   let next = 0;
   const t0 = process.hrtime.bigint();
@@ -53,31 +56,31 @@ async function load_(call: Call, calls: number, concurrency: number) {
       }
     }),
   );
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  latencies.sort();
-  return {
-    perSecond: calls / seconds,
-    p50: latencies[Math.floor(calls * 0.5)]!,
-    p99: latencies[Math.floor(calls * 0.99)]!,
-  };
+  return { perSecond: calls / (Number(process.hrtime.bigint() - t0) / 1e9), latencies };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function throughput(title: string, cases: { name: string; fn: Call }[]): Promise<void> {
-  const runs = cases.map(() => [] as { perSecond: number; p50: number; p99: number }[]);
-  for (const c of cases) await load_(c.fn, 1_000, CONCURRENCY); // warm-up
-  // Interleaved rounds, so drift of the shared machine hits every case alike.
+  const rates = cases.map(() => [] as number[]);
+  const latencies = cases.map(() => [] as Float64Array[]);
+  for (const c of cases) await measure(c.fn, 1_000, CONCURRENCY); // warm-up
   for (let r = 0; r < ROUNDS; r++) {
-    for (let i = 0; i < cases.length; i++) runs[i]!.push(await load_(cases[i]!.fn, CALLS, CONCURRENCY));
+    for (let i = 0; i < cases.length; i++) {
+      const m = await measure(cases[i]!.fn, CALLS, CONCURRENCY);
+      rates[i]!.push(m.perSecond);
+      latencies[i]!.push(m.latencies);
+    }
   }
   console.log(`\n${title}`);
-  const base = median(runs[0]!.map((x) => x.perSecond));
+  const base = median(rates[0]!);
   const w = Math.max(...cases.map((c) => c.name.length));
   for (let i = 0; i < cases.length; i++) {
-    const rps = median(runs[i]!.map((x) => x.perSecond));
-    const p50 = median(runs[i]!.map((x) => x.p50));
-    const p99 = median(runs[i]!.map((x) => x.p99));
+    const rps = median(rates[i]!);
+    // Percentiles over every call of every round.
+    const all = Float64Array.from(latencies[i]!.flatMap((l) => Array.from(l))).sort();
+    const p50 = all[Math.floor(all.length * 0.5)]!;
+    const p99 = all[Math.floor(all.length * 0.99)]!;
     console.log(
       `  ${cases[i]!.name.padEnd(w)}  ${Math.round(rps).toString().padStart(7)} calls/s  p50 ${fmtNs(p50).padStart(9)}  p99 ${fmtNs(p99).padStart(9)}  ${(rps / base).toFixed(2)}x`,
     );
@@ -109,11 +112,24 @@ export async function run(): Promise<void> {
       rawClient.Echo(request, options, (e, r) => (e ? reject(e) : resolve(r))),
     );
   const plain = rawCall({});
+  const rawToKittsClient = new Echo(
+    kittsAddress,
+    grpc.credentials.createInsecure(),
+  ) as unknown as typeof rawClient;
+  const rawToKitts = () =>
+    new Promise((resolve, reject) =>
+      rawToKittsClient.Echo(request, {}, (e, r) => (e ? reject(e) : resolve(r))),
+    );
+  const kittsToRawClient = new Echo(rawAddress, grpc.credentials.createInsecure());
+  const kittsToRaw = createUnaryClient(kittsToRawClient, 'Echo', same, same);
   const ctx = background();
 
   await throughput(`unary echo, ${CONCURRENCY} calls in flight, no deadline (target >= 0.9x)`, [
     { name: 'raw grpc-js client -> raw grpc-js server', fn: plain },
     { name: 'kitts client -> kitts server', fn: () => kittsEcho(ctx, request) },
+    // Each side alone, to tell which one costs what.
+    { name: 'raw grpc-js client -> kitts server', fn: rawToKitts },
+    { name: 'kitts client -> raw grpc-js server', fn: () => kittsToRaw(ctx, request) },
   ]);
 
   await throughput(`unary echo, ${CONCURRENCY} calls in flight, 5 s deadline per call (target >= 0.9x)`, [
@@ -137,11 +153,89 @@ export async function run(): Promise<void> {
       { name: 'raw grpc-js client -> raw grpc-js server', fn: plain },
       { name: 'kitts client -> kitts server', fn: () => kittsEcho(ctx, request) },
     ],
-    { batch: 1_000, rounds: 5, warmup: 1 },
+    { batch: 300, rounds: 9, warmup: 1 },
   );
 
-  rawClient.close();
-  kittsClient.close();
+  for (const c of [rawClient, kittsClient, rawToKittsClient, kittsToRawClient]) c.close();
   raw.forceShutdown();
   kitts.forceShutdown();
+  await overhead();
+}
+
+/**
+ * What kitts adds per call, with the network stubbed out: a stand-in grpc-js client
+ * that answers in a microtask (arming a deadline timer as grpc-js does), and a stand-in
+ * server call object. Loopback figures above drift with the machine's load by more than
+ * this; these say exactly how many nanoseconds the transport itself costs.
+ */
+async function overhead(): Promise<void> {
+  const same = (_ctx: Context, m: unknown) => m;
+  const stub = {
+    makeUnaryRequest(
+      _path: string,
+      _ser: unknown,
+      _de: unknown,
+      arg: unknown,
+      _md: grpc.Metadata,
+      opts: grpc.CallOptions,
+      cb: (e: null, v: unknown) => void,
+    ) {
+      const d = opts.deadline;
+      const t = d === undefined ? undefined : setTimeout(() => {}, Number(d) - Date.now());
+      queueMicrotask(() => {
+        clearTimeout(t);
+        cb(null, arg);
+      });
+      return new EventEmitter();
+    },
+  };
+  const method = { path: '/x', requestSerialize: same, responseDeserialize: same } as never;
+  const client = createUnaryClient(stub as unknown as grpc.Client, method, same, same);
+  const ctx = background();
+  const rawWith = (opts: grpc.CallOptions) =>
+    new Promise((resolve) =>
+      stub.makeUnaryRequest('/x', same, same, 1, new grpc.Metadata(), opts, (_e, v) => resolve(v)),
+    );
+  await group('client side, network stubbed, 5 s deadline per call (absolute ns added matter)', [
+    {
+      name: 'grpc-js-shaped call with a deadline option',
+      fn: () => rawWith({ deadline: Date.now() + 5000 }),
+    },
+    {
+      name: 'createUnaryClient, withTimeout(ctx, 5000) + cancel',
+      fn: async () => {
+        const [c, cancel] = withTimeout(ctx, 5000);
+        try {
+          return await client(c, 1);
+        } finally {
+          cancel();
+        }
+      },
+    },
+  ]);
+
+  class StubCall extends EventEmitter {
+    request = { message: 'x' };
+    metadata = new grpc.Metadata();
+    cancelled = false;
+    constructor(private readonly deadline: number) {
+      super();
+    }
+    getDeadline() {
+      return this.deadline;
+    }
+    sendMetadata() {}
+  }
+  const handler = createUnaryHandler(async (_c: Context, r: unknown) => r, same, same);
+  const rawHandler = (call: StubCall, cb: (e: null, v: unknown) => void) => cb(null, call.request);
+  await group('server side, network stubbed, call with a deadline (absolute ns added matter)', [
+    {
+      name: 'raw handler',
+      fn: () => new Promise((resolve) => rawHandler(new StubCall(Date.now() + 5000), resolve)),
+    },
+    {
+      name: 'createUnaryHandler(endpoint, decode, encode)',
+      fn: () => new Promise((resolve) => handler(new StubCall(Date.now() + 5000) as never, resolve as never)),
+    },
+  ]);
 }

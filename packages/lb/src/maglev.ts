@@ -72,8 +72,8 @@ export function maglevTable<Req, Res>(
   let sum = 0;
   for (const w of weights) sum += w;
   const m = BigInt(size);
-  const next = new Float64Array(n); // current preferred slot of each host, in sort order
-  const skip = new Float64Array(n);
+  const next = new Int32Array(n); // current preferred slot of each host, in sort order
+  const skip = new Int32Array(n);
   const weight = new Float64Array(n);
   const target = new Float64Array(n);
   let max = 0;
@@ -87,19 +87,21 @@ export function maglevTable<Req, Res>(
   }
   const table = entries.length <= 0xffff ? new Uint16Array(size) : new Uint32Array(size);
   const taken = new Uint8Array(size);
+  const owner = Int32Array.from(order);
   let filled = 0;
   for (let round = 1; filled < size; round++) {
     for (let j = 0; j < n && filled < size; j++) {
       if (round * weight[j]! < target[j]!) continue;
       target[j] = target[j]! + max;
+      const step = skip[j]!;
       let c = next[j]!;
       while (taken[c] === 1) {
-        c += skip[j]!;
+        c += step;
         if (c >= size) c -= size;
       }
       taken[c] = 1;
-      table[c] = order[j]!;
-      c += skip[j]!;
+      table[c] = owner[j]!;
+      c += step;
       next[j] = c >= size ? c - size : c;
       filled++;
     }

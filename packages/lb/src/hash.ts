@@ -48,11 +48,6 @@ function splitNumber(n: number): void {
   }
 }
 
-/** xxHash64 of a string into `out`. */
-export function xxh64Into(input: string, seed = 0n): void {
-  splitBigint(xx.h64(input, seed));
-}
-
 /** The first four bytes of MD5(input), little-endian: libketama's ketama_hashi. */
 export function md5LE32(input: string): number {
   return cryptoHash('md5', input, 'buffer').readUInt32LE(0);

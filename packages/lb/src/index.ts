@@ -1,5 +1,4 @@
 export type { BackoffOptions, Jitter } from './backoff.js';
-export { backoffDelay } from './backoff.js';
 export { balanced } from './balanced.js';
 export type { Balancer, EndpointSource, KeyFunction } from './balancer.js';
 export type { BroadcastOptions } from './broadcast.js';

@@ -106,6 +106,14 @@ describe('healthService and checkHealth', () => {
     );
   });
 
+  it('refuses to watch a service name longer than 1024 characters', async () => {
+    const stream = client!.Watch({ service: 'x'.repeat(2000) });
+    const code = await new Promise<number>((resolve) =>
+      stream.on('error', (e: grpc.ServiceError) => resolve(e.code)),
+    );
+    expect(code).to.equal(status.INVALID_ARGUMENT);
+  });
+
   it('lists every known service', async () => {
     health.setStatus('a', 'NOT_SERVING');
     const have = await new Promise((resolve) => client!.List({}, (_e, r) => resolve(r?.statuses)));

@@ -67,7 +67,7 @@ export function broadcast<Req, Res>(
       targets.forEach((entry, i) => {
         const [actx, cancel] = withCancel(ctx);
         cancels.push(cancel);
-        invoke(entry.endpoint, actx, request).then(
+        invoke(entry, actx, request).then(
           (response) => {
             if (settled) return;
             if (mode === 'first') {

@@ -81,7 +81,7 @@ export function hedge<Req, Res>(balancer: Balancer<Req, Res>, options: HedgeOpti
         const [actx, cancel] = withCancel(ctx);
         cancels.push(cancel);
         running++;
-        invoke(entry.endpoint, actx, request).then(
+        invoke(entry, actx, request).then(
           (response) => {
             running--;
             if (settled) return;

@@ -1,4 +1,5 @@
-import { CanceledError, type Context } from '@kitts/endpoint';
+import { CanceledError, type Context, withValue } from '@kitts/endpoint';
+import { type Entry, instanceKey } from '@kitts/sd';
 
 /**
  * Settle with `p`, or reject with the context's error as soon as the context ends, even
@@ -28,14 +29,14 @@ export function raceContext<T>(ctx: Context, p: Promise<T>): Promise<T> {
   });
 }
 
-/** Call an endpoint, turning a synchronous throw into a rejection. */
-export function invoke<Req, Res>(
-  endpoint: (ctx: Context, request: Req) => Promise<Res>,
-  ctx: Context,
-  request: Req,
-): Promise<Res> {
+/**
+ * Call an entry's endpoint, turning a synchronous throw into a rejection. The context it
+ * gets names the instance (`instanceKey`), so middleware under the balancer (logging,
+ * tracing, metrics) can say where the attempt went.
+ */
+export function invoke<Req, Res>(entry: Entry<Req, Res>, ctx: Context, request: Req): Promise<Res> {
   try {
-    return endpoint(ctx, request);
+    return entry.endpoint(withValue(ctx, instanceKey, entry.instance), request);
   } catch (err) {
     return Promise.reject(err);
   }

@@ -99,7 +99,7 @@ export function retry<Req, Res>(balancer: Balancer<Req, Res>, options: RetryOpti
           const [actx, end] =
             perAttemptTimeout === undefined ? [rctx, undefined] : withTimeout(rctx, perAttemptTimeout);
           try {
-            return await raceContext(actx, invoke(entry.endpoint, actx, request));
+            return await raceContext(actx, invoke(entry, actx, request));
           } catch (err) {
             error = err;
             (failed ??= new Set()).add(entry.instance.id);

@@ -1,5 +1,6 @@
+import type { Context } from '@kitts/endpoint';
 import { background, type Endpoint, NoEndpointsError } from '@kitts/endpoint';
-import { Endpointer, FixedInstancer, type Instancer, type InstancerListener } from '@kitts/sd';
+import { Endpointer, FixedInstancer, type Instancer, type InstancerListener, instanceKey } from '@kitts/sd';
 import { expect } from 'chai';
 import {
   type Balancer,
@@ -207,7 +208,7 @@ describe('balanced', () => {
     expect(have).to.be.instanceOf(NoEndpointsError);
   });
 
-  it('passes the request and context to the picked endpoint', async () => {
+  it('passes the request and a child of the context, naming the instance, to the picked endpoint', async () => {
     const seen: unknown[] = [];
     const e: Endpoint<unknown, string> = async (c, r) => {
       seen.push(c, r);
@@ -215,6 +216,10 @@ describe('balanced', () => {
     };
     const endpoint = balanced(roundRobin(new Source([entry('a', { endpoint: e })])));
     expect(await endpoint(ctx, 42)).to.equal('ok');
-    expect(seen).to.deep.equal([ctx, 42]);
+    const [passed, req] = seen as [Context, number];
+    expect(req).to.equal(42);
+    expect(passed.value(instanceKey)?.id).to.equal('a');
+    expect(passed.deadline).to.equal(ctx.deadline);
+    expect(passed.err()).to.equal(ctx.err());
   });
 });

@@ -22,7 +22,7 @@ const CONCURRENCY = 16;
 // Many short interleaved rounds: on a shared machine, load drifts within seconds, and a
 // median of short rounds resists that better than a few long ones.
 const CALLS = 1_000;
-const ROUNDS = 11;
+const ROUNDS = 9;
 
 function load(): grpc.ServiceClientConstructor {
   const def = protoLoader.loadSync(proto, { longs: Number, enums: String, defaults: true });
@@ -130,6 +130,8 @@ export async function run(): Promise<void> {
     // Each side alone, to tell which one costs what.
     { name: 'raw grpc-js client -> kitts server', fn: rawToKitts },
     { name: 'kitts client -> raw grpc-js server', fn: () => kittsToRaw(ctx, request) },
+    // The baseline again: how far two identical cases drift apart on this machine.
+    { name: 'control: raw -> raw again', fn: plain },
   ]);
 
   await throughput(`unary echo, ${CONCURRENCY} calls in flight, 5 s deadline per call (target >= 0.9x)`, [
@@ -145,6 +147,7 @@ export async function run(): Promise<void> {
         }
       },
     },
+    { name: 'control: raw, deadline option, again', fn: () => rawCall({ deadline: Date.now() + 5000 })() },
   ]);
 
   await group(
@@ -152,6 +155,7 @@ export async function run(): Promise<void> {
     [
       { name: 'raw grpc-js client -> raw grpc-js server', fn: plain },
       { name: 'kitts client -> kitts server', fn: () => kittsEcho(ctx, request) },
+      { name: 'control: raw -> raw again', fn: plain },
     ],
     { batch: 300, rounds: 9, warmup: 1 },
   );

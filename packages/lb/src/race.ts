@@ -1,4 +1,4 @@
-import { CanceledError, type Context, withValue } from '@kitts/endpoint';
+import { CanceledError, type Context, onDone, withValue } from '@kitts/endpoint';
 import { type Entry, instanceKey } from '@kitts/sd';
 
 /**
@@ -12,17 +12,16 @@ export function raceContext<T>(ctx: Context, p: Promise<T>): Promise<T> {
     p.catch(() => {});
     return Promise.reject(early);
   }
-  const signal = ctx.signal;
+  // onDone rather than ctx.signal: no AbortController per call, only the context's own timer.
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(ctx.err() ?? new CanceledError());
-    signal.addEventListener('abort', onAbort, { once: true });
+    const off = onDone(ctx, () => reject(ctx.err() ?? new CanceledError()));
     p.then(
       (v) => {
-        signal.removeEventListener('abort', onAbort);
+        off();
         resolve(v);
       },
       (e) => {
-        signal.removeEventListener('abort', onAbort);
+        off();
         reject(e);
       },
     );

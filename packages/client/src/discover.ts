@@ -178,12 +178,11 @@ async function load(d: Discovery, service: string, logger: Logger): Promise<Load
       return { instancer, close: () => instancer.close() };
     }
     case 'zk': {
-      // TODO(lead): typed once @kitts/sd-zookeeper lands.
-      const zk: any = await adapter(() => import('@kitts/sd-zookeeper'), '@kitts/sd-zookeeper');
+      const zk = await adapter(() => import('@kitts/sd-zookeeper'), '@kitts/sd-zookeeper');
       return zk.connectInstancer({ connectionString: d.connectionString, path: d.path, logger });
     }
     case 'dns+srv': {
-      const { dnsSrvInstancer }: any = await adapter(() => import('@kitts/sd-dns'), '@kitts/sd-dns');
+      const { dnsSrvInstancer } = await adapter(() => import('@kitts/sd-dns'), '@kitts/sd-dns');
       const { Resolver } = await import('node:dns/promises');
       let resolver: InstanceType<typeof Resolver> | undefined;
       if (d.server !== undefined) {

@@ -1,7 +1,8 @@
 import { background } from '@kitts/endpoint';
 import { type InstancerEvent, MemoryRegistry } from '@kitts/sd';
 import { encodeInstance } from '@kitts/sd-etcd';
-import { assertNoLeaks, baseline, startEtcd, waitFor } from '@kitts/testkit';
+import { zkRegistrar } from '@kitts/sd-zookeeper';
+import { assertNoLeaks, baseline, startDnsmasq, startEtcd, startZookeeper, waitFor } from '@kitts/testkit';
 import { expect } from 'chai';
 import { http } from '../src/http.js';
 import { discover, parseDiscoveryUrl, serviceClient } from '../src/index.js';
@@ -115,7 +116,7 @@ describe('discover(url)', () => {
       const err = await client.get(background(), { id: '1' }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(Error);
       await client.close();
-      await assertNoLeaks(base, { settleMs: 200 });
+      await assertNoLeaks(base, { settleMs: 1500 });
     });
 
     it('a missing adapter would be named: the error event says what to install', async () => {
@@ -125,6 +126,61 @@ describe('discover(url)', () => {
       i.subscribe((e) => (last = e));
       expect(last?.instances).to.deep.equal([]);
       await i.close();
+    });
+  });
+
+  describe('zk:// and dns+srv:// against real servers', function () {
+    this.timeout(30_000);
+
+    it('zk:// follows the children of <path>/<service>', async () => {
+      const zk = await startZookeeper();
+      try {
+        const reg = zkRegistrar(zk.connectionString, {
+          path: '/kitts/book',
+          instance: { id: 'b1', address: '127.0.0.1:7001' },
+        });
+        await reg.register();
+        const i = discover(`zk://${zk.connectionString}/kitts`, 'book');
+        let last: InstancerEvent | undefined;
+        i.subscribe((e) => (last = e));
+        await waitFor(() => last?.instances.length === 1, { timeout: 10_000, what: 'the zk instance' });
+        expect(last!.instances[0]!.address).to.equal('127.0.0.1:7001');
+        await reg.deregister();
+        await waitFor(() => last?.instances.length === 0, {
+          timeout: 10_000,
+          what: 'the zk instance to leave',
+        });
+        await i.close();
+        await (reg as unknown as { close?: () => Promise<void> }).close?.();
+      } finally {
+        await zk.stop();
+      }
+    });
+
+    it('dns+srv://server:port/name resolves SRV records with weights', async () => {
+      const dns = await startDnsmasq({
+        srv: [
+          { name: '_api._tcp.svc.test', target: 'api-1.svc.test', port: 8081, priority: 10, weight: 50 },
+          { name: '_api._tcp.svc.test', target: 'api-2.svc.test', port: 8082, priority: 10, weight: 10 },
+        ],
+        hosts: [
+          { name: 'api-1.svc.test', addresses: ['127.0.0.1'] },
+          { name: 'api-2.svc.test', addresses: ['127.0.0.1'] },
+        ],
+      });
+      try {
+        const i = discover(`dns+srv://127.0.0.1:${dns.port}/_api._tcp.svc.test?interval=200`, 'api');
+        let last: InstancerEvent | undefined;
+        i.subscribe((e) => (last = e));
+        await waitFor(() => last?.instances.length === 2, { timeout: 10_000, what: 'the SRV records' });
+        expect(last!.instances.map((x) => [x.address, x.weight])).to.deep.equal([
+          ['api-1.svc.test:8081', 50],
+          ['api-2.svc.test:8082', 10],
+        ]);
+        await i.close();
+      } finally {
+        await dns.stop();
+      }
     });
   });
 });

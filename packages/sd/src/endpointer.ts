@@ -1,5 +1,5 @@
 import { type Endpoint, type Logger, silentLogger } from '@kitts/endpoint';
-import { sameInstance, sameInstances, sortedUnique } from './instance.js';
+import { sameInstance, sortedUnique } from './instance.js';
 import type { EndpointSet, Entry, Factory, Instance, Instancer, InstancerEvent } from './types.js';
 
 export interface EndpointerOptions {
@@ -44,7 +44,6 @@ export class Endpointer<Req = unknown, Res = unknown> {
   private failure: { error: Error; deadline: number } | undefined;
   private invalidated: Error | undefined;
   private closed = false;
-  private lastInstances: readonly Instance[] | undefined;
   private generation = 0;
 
   constructor(
@@ -91,17 +90,9 @@ export class Endpointer<Req = unknown, Res = unknown> {
       return;
     }
     this.failure = undefined;
-    const instances = sortedUnique(event.instances);
-    if (
-      this.invalidated === undefined &&
-      this.lastInstances !== undefined &&
-      sameInstances(this.lastInstances, instances)
-    ) {
-      return;
-    }
     this.invalidated = undefined;
-    this.lastInstances = instances;
-    this.apply(instances);
+    // apply() finds out itself when nothing changed (the same entries): no version bump.
+    this.apply(sortedUnique(event.instances));
   }
 
   private onError(error: Error): void {
@@ -118,7 +109,6 @@ export class Endpointer<Req = unknown, Res = unknown> {
     const { error } = this.failure!;
     this.failure = undefined;
     this.invalidated = error;
-    this.lastInstances = undefined;
     for (const slot of this.slots.values()) void this.closeSlot(slot);
     this.slots = new Map();
     this.publish(EMPTY);

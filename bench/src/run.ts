@@ -4,6 +4,7 @@ const all: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   'transport-http': () => import('./transport-http.bench.js'),
   sd: () => import('./sd.bench.js'),
   'sd-registries': () => import('./sd-registries.bench.js'),
+  'sd-registries-servers': () => import('./sd-registries-servers.bench.js'),
   'transport-grpc': () => import('./transport-grpc.bench.js'),
   circuitbreaker: () => import('./circuitbreaker.bench.js'),
   ratelimit: () => import('./ratelimit.bench.js'),

@@ -10,6 +10,7 @@ import {
 } from 'etcd3';
 import { checkRetry, delayFor, type RetryOptions } from './backoff.js';
 import { type EtcdClientInput, resolveClient } from './client.js';
+import { SortedInstances } from './sorted.js';
 import { decodeInstance } from './value.js';
 
 export interface EtcdInstancerOptions {
@@ -47,6 +48,8 @@ export class EtcdInstancer implements Instancer {
   private readonly broadcaster: InstanceBroadcaster;
   /** Key -> instance for every valid key under the prefix. */
   private known = new Map<string, Instance>();
+  /** The same instances, sorted by id. */
+  private readonly sorted = new SortedInstances();
   private watcher: Watcher | undefined;
   private readonly cancelling = new Set<Promise<void>>();
   private syncing = false;
@@ -119,8 +122,12 @@ export class EtcdInstancer implements Instancer {
       const res = await this.client.getAll().prefix(this.prefix).exec();
       if (this.closed) return;
       const known = new Map<string, Instance>();
-      for (const kv of res.kvs) this.decode(kv, known);
+      for (const kv of res.kvs) {
+        const instance = this.decode(kv);
+        if (instance !== undefined) known.set(kv.key.toString('utf8'), instance);
+      }
       this.known = known;
+      this.sorted.reset(known.values());
       revision = BigInt(res.header.revision);
     } catch (err) {
       if (this.closed) return;
@@ -169,32 +176,37 @@ export class EtcdInstancer implements Instancer {
     let changed = false;
     for (const ev of res.events) {
       const key = ev.kv.key.toString('utf8');
-      if (ev.type === 'Delete') {
-        changed = this.known.delete(key) || changed;
+      const old = this.known.get(key);
+      // A bad value replaces whatever the key held before: that instance is gone.
+      const next = ev.type === 'Delete' ? undefined : this.decode(ev.kv);
+      if (old === undefined && next === undefined) continue;
+      if (old !== undefined) this.sorted.remove(old);
+      if (next === undefined) {
+        this.known.delete(key);
       } else {
-        this.decode(ev.kv, this.known);
-        changed = true;
+        this.known.set(key, next);
+        this.sorted.insert(next);
       }
+      changed = true;
     }
     if (changed) this.publish();
   }
 
-  private decode(kv: IKeyValue, into: Map<string, Instance>): void {
+  /** The instance a key holds, or undefined (logged) when it holds none. */
+  private decode(kv: IKeyValue): Instance | undefined {
     const key = kv.key.toString('utf8');
     const suffix = key.slice(this.prefix.length);
-    if (suffix === '' || !key.startsWith(this.prefix)) return;
+    if (suffix === '' || !key.startsWith(this.prefix)) return undefined;
     const decoded = decodeInstance(kv.value.toString('utf8'), suffix);
     if (decoded instanceof Error) {
-      // A bad value replaces whatever the key held before: that instance is gone.
-      into.delete(key);
       this.logger.warn({ key, err: decoded }, 'kitts/sd-etcd: skipping a key whose value is not an instance');
-      return;
+      return undefined;
     }
-    into.set(key, decoded);
+    return decoded;
   }
 
   private publish(): void {
-    this.broadcaster.update([...this.known.values()]);
+    this.broadcaster.update(this.sorted.snapshot());
   }
 
   private onFailure(err: Error, during: string): void {

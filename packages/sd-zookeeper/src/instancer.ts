@@ -2,6 +2,7 @@ import { type Logger, silentLogger } from '@kitts/endpoint';
 import { type Instance, InstanceBroadcaster, type Instancer, type InstancerListener } from '@kitts/sd';
 import zookeeper from 'node-zookeeper-client';
 import { isZkError, ZkClient, type ZkClientOptions, ZkClosedError, type ZkEvent } from './client.js';
+import { SortedInstances } from './sorted.js';
 import { decodeInstance } from './value.js';
 
 export interface ZkInstancerOptions {
@@ -53,6 +54,8 @@ export class ZkInstancer implements Instancer {
   private readonly broadcaster: InstanceBroadcaster;
   /** Child node name -> its instance, or null when its data is not one. */
   private children = new Map<string, Instance | null>();
+  /** The instances of `children`, sorted by id. */
+  private readonly sorted = new SortedInstances();
   /** Children whose data changed since they were read. */
   private stale = new Set<string>();
   private running = false;
@@ -166,10 +169,11 @@ export class ZkInstancer implements Instancer {
         names = [];
       }
       if (this.closed) return;
+      const old = this.children;
       const next = new Map<string, Instance | null>();
       const unread: string[] = [];
       for (const name of names) {
-        const known = full || stale.has(name) ? undefined : this.children.get(name);
+        const known = full || stale.has(name) ? undefined : old.get(name);
         if (known === undefined) unread.push(name);
         else next.set(name, known);
       }
@@ -180,10 +184,20 @@ export class ZkInstancer implements Instancer {
         if (d !== undefined) next.set(name, d);
       });
       this.children = next;
+      if (full) {
+        const all: Instance[] = [];
+        for (const i of next.values()) if (i !== null) all.push(i);
+        this.sorted.reset(all);
+      } else {
+        // Only what changed: the children that left or were re-read, and the new reads.
+        for (const [name, i] of old) if (i !== null && next.get(name) !== i) this.sorted.remove(i);
+        for (const name of unread) {
+          const i = next.get(name);
+          if (i !== undefined && i !== null && old.get(name) !== i) this.sorted.insert(i);
+        }
+      }
       this.failures = 0;
-      const instances: Instance[] = [];
-      for (const i of next.values()) if (i !== null) instances.push(i);
-      this.broadcaster.update(instances);
+      this.broadcaster.update(this.sorted.snapshot());
       this.loaded = true;
       this.wake();
     } catch (err) {

@@ -69,7 +69,8 @@ function ensureInstall() {
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
   console.log('kitts: installing dependencies');
   pnpm(['install', '--no-frozen-lockfile', '--reporter=append-only'], { ...quiet, env: { CI: '' } });
-  writeFileSync(stamp, manifestHash());
+  // The hash from before the install: a manifest changed meanwhile installs again next time.
+  writeFileSync(stamp, want);
 }
 
 function build() {

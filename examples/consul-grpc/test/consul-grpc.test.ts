@@ -38,10 +38,10 @@ describe('example: consul-grpc', function () {
   });
 
   it('does the same through Consul: the agent (double) runs the gRPC checks, the client asks for passing instances', async () => {
-    // The baseline comes before the double: discover() leaves its Consul client's idle
-    // keep-alive socket (unref'd) to the agent, whose server side only the double's close ends.
-    const base = await baseline();
     const consul = await ConsulDouble.start();
+    // After the double: what main() opens (channels, the Consul client's keep-alive
+    // sockets) must all be closed when it returns.
+    const base = await baseline();
     try {
       const have = await main({ registry: `consul://127.0.0.1:${consul.port}`, out: () => {} });
       expectOutcome(have);
@@ -53,9 +53,9 @@ describe('example: consul-grpc', function () {
       expect(queries.length).to.be.greaterThan(0);
       for (const q of queries) expect(q.query.has('passing')).to.equal(true);
       expect([...consul.state.services.values()]).to.deep.equal([]);
+      await assertNoLeaks(base, { settleMs: 300 });
     } finally {
       await consul.close();
     }
-    await assertNoLeaks(base, { settleMs: 200 });
   });
 });

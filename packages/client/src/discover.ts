@@ -167,7 +167,11 @@ async function load(d: Discovery, service: string, logger: Logger): Promise<Load
     case 'consul': {
       const { consulInstancer } = await adapter(() => import('@kitts/sd-consul'), '@kitts/sd-consul consul');
       const { default: Consul } = await adapter(() => import('consul'), 'consul');
-      const client = new Consul({ host: d.host, port: d.port });
+      // Our own keep-alive agent, so that close() can destroy its idle sockets (the
+      // client's destroy() only reaches an agent it was given).
+      const { Agent } = await import('node:http');
+      const agent = new Agent({ keepAlive: true });
+      const client = new Consul({ host: d.host, port: d.port, agent });
       const instancer = consulInstancer(client, {
         service,
         tags: d.tags,
@@ -175,7 +179,13 @@ async function load(d: Discovery, service: string, logger: Logger): Promise<Load
         ...(d.datacenter === undefined ? {} : { datacenter: d.datacenter }),
         logger,
       });
-      return { instancer, close: () => instancer.close() };
+      return {
+        instancer,
+        close: async () => {
+          await instancer.close();
+          client.destroy();
+        },
+      };
     }
     case 'zk': {
       const zk = await adapter(() => import('@kitts/sd-zookeeper'), '@kitts/sd-zookeeper');

@@ -5,8 +5,9 @@ import { gaugeOf } from './shared.js';
 
 /** What observeEndpointer needs of an Endpointer: its current set and its change events. */
 export interface ObservableEndpointer {
-  current(): EndpointSet<unknown, unknown>;
-  onChange(listener: (set: EndpointSet<unknown, unknown>) => void): () => void;
+  // any, not unknown: an Endpointer<Req, Res> of any request and response types fits.
+  current(): EndpointSet<any, any>;
+  onChange(listener: (set: EndpointSet<any, any>) => void): () => void;
 }
 
 export interface ObserveEndpointerOptions {

@@ -13,7 +13,6 @@ import {
   countRejections,
   instrument,
   metricsHandler,
-  type ObservableEndpointer,
   observeEndpointer,
 } from '@kitts/metrics';
 import { erroring, tokenBucket } from '@kitts/ratelimit';
@@ -75,9 +74,8 @@ export async function startMall(options: MallOptions): Promise<Mall> {
     return { ...made, endpoint: counted(made.endpoint) };
   };
   const endpointer = new Endpointer(instancer, factory);
-  // kitts_sd_instances{service="product"}. (The cast: observeEndpointer is typed for
-  // Endpointer<unknown, unknown>, which a typed Endpointer is not assignable to.)
-  const unobserve = observeEndpointer(endpointer as unknown as ObservableEndpointer, {
+  // kitts_sd_instances{service="product"}.
+  const unobserve = observeEndpointer(endpointer, {
     service: 'product',
     registry: metrics,
   });

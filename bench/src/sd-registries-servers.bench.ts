@@ -108,7 +108,7 @@ async function etcdBench(etcd: EtcdServer): Promise<void> {
   await watcher.cancel();
 
   const instancer = etcdInstancer(reader, { prefix: '/kitts/' });
-  await instancer.ready();
+  await instancer.ready;
   const endpointer = new Endpointer(instancer, () => nop);
   const ours = await propagation(CHANGES, write('/kitts/'), changes(endpointer));
   await endpointer.close();
@@ -177,10 +177,15 @@ async function etcdBench(etcd: EtcdServer): Promise<void> {
 /**
  * The least a client of node-zookeeper-client does to follow `path`: on each children
  * event, re-arm the watch with getChildren and read the data of the new children.
- * Returns a function giving a promise for the next completed update.
+ * Returns a function giving a promise for the next completed update; `stop` ends it (so
+ * it does not compete with what is measured next).
  */
-async function byHand(raw: zookeeper.Client, path: string): Promise<() => Promise<void>> {
+async function byHand(
+  raw: zookeeper.Client,
+  path: string,
+): Promise<{ next: () => Promise<void>; stop: () => void }> {
   let known = new Set<string>();
+  let stopped = false;
   let seen: (() => void) | undefined;
   const done = () => {
     const r = seen;
@@ -188,6 +193,7 @@ async function byHand(raw: zookeeper.Client, path: string): Promise<() => Promis
     r?.();
   };
   const onChildren = () => {
+    if (stopped) return;
     raw.getChildren(path, onChildren, (_e, names) => {
       const fresh = names.filter((n) => !known.has(n));
       known = new Set(names);
@@ -206,7 +212,12 @@ async function byHand(raw: zookeeper.Client, path: string): Promise<() => Promis
       r();
     }),
   );
-  return () => new Promise<void>((r) => (seen = r));
+  return {
+    next: () => new Promise<void>((r) => (seen = r)),
+    stop: () => {
+      stopped = true;
+    },
+  };
 }
 
 async function zkBench(zk: ZookeeperServer): Promise<void> {
@@ -223,11 +234,13 @@ async function zkBench(zk: ZookeeperServer): Promise<void> {
   const raw = zookeeper.createClient(zk.connectionString);
   raw.connect();
   await new Promise<void>((r) => raw.once('connected', () => r()));
-  const rawStats = await propagation(CHANGES, write('/raw'), await byHand(raw, '/raw'));
+  const small = await byHand(raw, '/raw');
+  const rawStats = await propagation(CHANGES, write('/raw'), small.next);
+  small.stop();
 
   const client = new ZkClient(zk.connectionString);
   const instancer = zkInstancer(client, { path: '/kitts' });
-  await instancer.ready();
+  await instancer.ready;
   const endpointer = new Endpointer(instancer, () => nop);
   const ours = await propagation(CHANGES, write('/kitts'), changes(endpointer));
   await endpointer.close();
@@ -265,7 +278,9 @@ async function zkBench(zk: ZookeeperServer): Promise<void> {
     await ep.close();
     await inst.close();
   }
-  const rawBig = await propagation(50, write('/big'), await byHand(raw, '/big'), 10);
+  const large = await byHand(raw, '/big');
+  const rawBig = await propagation(50, write('/big'), large.next, 10);
+  large.stop();
   const big = zkInstancer(client, { path: '/big' });
   const bigEp = await until(big, BIG);
   const one = await propagation(50, write('/big'), changes(bigEp), 10);

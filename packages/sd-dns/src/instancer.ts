@@ -51,8 +51,11 @@ export class DnsSrvInstancer implements Instancer {
   private timer: NodeJS.Timeout | undefined;
   private inflight: Promise<void> | undefined;
   private closed = false;
-  private loaded = false;
-  private waiters: (() => void)[] = [];
+  private settleReady!: () => void;
+  /** Resolves once the first answer is in (a set or an error), or on close. */
+  readonly ready: Promise<void> = new Promise((resolve) => {
+    this.settleReady = resolve;
+  });
 
   constructor(name: string, options: DnsSrvInstancerOptions = {}) {
     if (typeof name !== 'string' || !/^[^\s]+$/.test(name.trim()) || name.trim() === '.') {
@@ -92,12 +95,6 @@ export class DnsSrvInstancer implements Instancer {
     return this.broadcaster.subscribe(listener);
   }
 
-  /** Resolves once the first lookup has been delivered, good or failed (or the instancer is closed). */
-  ready(): Promise<void> {
-    if (this.loaded || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
   /**
    * Looks the name up now (joining a lookup already running) and restarts the interval.
    * Never rejects: a failure becomes an error event.
@@ -106,8 +103,7 @@ export class DnsSrvInstancer implements Instancer {
     if (this.closed) return Promise.resolve();
     this.inflight ??= this.lookup().finally(() => {
       this.inflight = undefined;
-      this.loaded = true;
-      this.wake();
+      this.settleReady();
       if (this.closed) return;
       clearTimeout(this.timer);
       this.timer = setTimeout(() => void this.refresh(), this.interval);
@@ -122,7 +118,7 @@ export class DnsSrvInstancer implements Instancer {
     this.closed = true;
     clearTimeout(this.timer);
     this.broadcaster.clear();
-    this.wake();
+    this.settleReady();
     // Our own resolver's queries can be cancelled. A caller's resolver is left alone
     // (cancel() would end its other queries too): a lookup in flight then runs out by
     // itself, within the resolver's timeout, and its answer is ignored.
@@ -213,12 +209,6 @@ export class DnsSrvInstancer implements Instancer {
     if (typeof this.resolver[method] !== 'function') {
       throw new TypeError(`kitts/sd-dns: resolveTargets needs a resolver with ${method}()`);
     }
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
   }
 }
 

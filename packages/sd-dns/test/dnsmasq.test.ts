@@ -70,7 +70,7 @@ describe('dnsSrvInstancer against a real DNS server (dnsmasq)', function () {
   it('uses the lowest-priority group, SRV weight as Instance.weight, skipping port 0 records on their own', async () => {
     const base = await baseline();
     const { instancer, instances } = open(NAME);
-    await instancer.ready();
+    await instancer.ready;
     expect(instances()).to.deep.equal([
       {
         id: 'api-1.svc.test:8081',
@@ -92,7 +92,7 @@ describe('dnsSrvInstancer against a real DNS server (dnsmasq)', function () {
   it('resolves targets to A and AAAA addresses when asked, sharing a target weight among its addresses', async () => {
     const v4 = open(NAME, { resolveTargets: 'ipv4' });
     const any = open(NAME, { resolveTargets: 'any' });
-    await Promise.all([v4.instancer.ready(), any.instancer.ready()]);
+    await Promise.all([v4.instancer.ready, any.instancer.ready]);
     expect(v4.instances().map((i) => [i.address, i.weight])).to.deep.equal([
       ['127.0.0.1:8081', 60],
       ['127.0.0.2:8082', 20],
@@ -113,7 +113,7 @@ describe('dnsSrvInstancer against a real DNS server (dnsmasq)', function () {
       ],
     });
     const { instancer, instances } = open(NAME, { resolveTargets: 'ipv4' });
-    await instancer.ready();
+    await instancer.ready;
     expect(instances()).to.deep.equal([
       {
         id: '127.0.0.9:9000',
@@ -126,7 +126,7 @@ describe('dnsSrvInstancer against a real DNS server (dnsmasq)', function () {
 
   it('picks up new records on the next interval after dnsmasq restarts with them', async () => {
     const { instancer, instances } = open(NAME, { interval: 100 });
-    await instancer.ready();
+    await instancer.ready;
     expect(instances().map((i) => i.id)).to.deep.equal(['api-1.svc.test:8081', 'api-2.svc.test:8082']);
     await server.restart({
       srv: [
@@ -152,7 +152,7 @@ describe('dnsSrvInstancer against a real DNS server (dnsmasq)', function () {
 
   it('keeps the last set with an error event while the DNS server is down, and recovers', async () => {
     const { instancer, events, instances } = open(NAME, { interval: 100 });
-    await instancer.ready();
+    await instancer.ready;
     await server.kill();
     try {
       const failed = await waitFor(() => events.find((e) => e.error !== undefined), {
@@ -170,7 +170,7 @@ describe('dnsSrvInstancer against a real DNS server (dnsmasq)', function () {
   it('treats a name without records as an error by default, or as no instances when asked', async () => {
     const strict = open('_none._tcp.svc.test');
     const lenient = open('_none._tcp.svc.test', { notFound: 'empty' });
-    await Promise.all([strict.instancer.ready(), lenient.instancer.ready()]);
+    await Promise.all([strict.instancer.ready, lenient.instancer.ready]);
     expect(strict.events.at(-1)!.error?.message).to.match(/ENOTFOUND|ENODATA/);
     expect(lenient.events.at(-1)).to.deep.equal({ instances: [] });
   });

@@ -75,7 +75,7 @@ describe('dnsSrvInstancer', () => {
     const instancer = dnsSrvInstancer('some.service.internal', { resolver, interval: 60_000 });
     const events: InstancerEvent[] = [];
     instancer.subscribe((e) => events.push(e));
-    await instancer.ready();
+    await instancer.ready;
     expect(state.lookups).to.equal(1);
     expect(events.at(-1)).to.deep.equal({ instances: [] });
 
@@ -94,7 +94,7 @@ describe('dnsSrvInstancer', () => {
     const instancer = dnsSrvInstancer('name', { resolver });
     let have: InstancerEvent | undefined;
     instancer.subscribe((e) => (have = e));
-    await instancer.ready();
+    await instancer.ready;
     expect(have!.error).to.equal(undefined);
     expect(have!.instances.map((i) => i.address)).to.deep.equal(['1.0.0.1:80', '1.0.0.3:80']);
     await instancer.close();
@@ -106,7 +106,7 @@ describe('dnsSrvInstancer', () => {
     const instancer = dnsSrvInstancer('name', { resolver });
     const events: InstancerEvent[] = [];
     instancer.subscribe((e) => events.push(e));
-    await instancer.ready();
+    await instancer.ready;
     state.error = Object.assign(new Error('queryTxt ETIMEOUT'), { code: 'ETIMEOUT' });
     await instancer.refresh();
     expect(events.at(-1)!.error!.message).to.equal('kitts/sd-dns: looking up name failed (ETIMEOUT)');

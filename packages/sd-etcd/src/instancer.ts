@@ -58,8 +58,11 @@ export class EtcdInstancer implements Instancer {
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private loaded = false;
-  private waiters: (() => void)[] = [];
+  private settleReady!: () => void;
+  /** Resolves once the first answer is in (a set or an error), or on close. */
+  readonly ready: Promise<void> = new Promise((resolve) => {
+    this.settleReady = resolve;
+  });
 
   constructor(client: EtcdClientInput, options: EtcdInstancerOptions) {
     this.prefix = directoryOf(options?.prefix, 'etcdInstancer');
@@ -74,17 +77,11 @@ export class EtcdInstancer implements Instancer {
     return this.broadcaster.subscribe(listener);
   }
 
-  /** Resolves once the first listing has been delivered (or the instancer is closed). */
-  ready(): Promise<void> {
-    if (this.loaded || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
-    this.wake();
+    this.settleReady();
     this.broadcaster.clear();
     const w = this.watcher;
     this.watcher = undefined;
@@ -136,8 +133,7 @@ export class EtcdInstancer implements Instancer {
     }
     this.failures = 0;
     this.publish();
-    this.loaded = true;
-    this.wake();
+    this.settleReady();
     // Start right after the listing's revision: no event is lost or applied twice.
     // watcher() rather than create(): create() resolves only once connected, and a watch
     // we cannot reach could not be cancelled on close().
@@ -214,6 +210,7 @@ export class EtcdInstancer implements Instancer {
     this.broadcaster.fail(
       new Error(`kitts/sd-etcd: etcd unavailable while ${during} ${this.prefix}`, { cause: err }),
     );
+    this.settleReady();
     if (err instanceof ClientClosedError) return; // the user closed the client: nothing will come back
     // Our own retry: the client's watch backoff grows to 30 s; a listing that works
     // also re-attaches the watch at once.
@@ -232,12 +229,6 @@ export class EtcdInstancer implements Instancer {
       .catch((err: unknown) => this.logger.debug({ err }, 'kitts/sd-etcd: cancelling a watch failed'))
       .finally(() => this.cancelling.delete(p));
     this.cancelling.add(p);
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
   }
 }
 

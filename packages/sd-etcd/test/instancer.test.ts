@@ -55,7 +55,7 @@ describe('etcdInstancer against a real etcd', function () {
     const base = await baseline();
     const prefix = fresh();
     const { instancer, endpointer, ids } = open(client(), prefix);
-    await instancer.ready();
+    await instancer.ready;
     expect(ids()).to.deep.equal([]);
 
     const want = { id: 'book-1', address: '127.0.0.1:8001', weight: 3, tags: ['v2'], meta: { zone: 'a' } };
@@ -81,7 +81,7 @@ describe('etcdInstancer against a real etcd', function () {
     await etcd.etcdctl('put', `${sibling}x`, '10.0.0.3:80');
     await etcd.etcdctl('put', prefix, '10.0.0.4:80'); // the directory key itself is no instance
     const { instancer, endpointer } = open(client(), prefix.slice(0, -1)); // given without the slash
-    await instancer.ready();
+    await instancer.ready;
     expect(endpointer.current().entries.map((e) => e.instance)).to.deep.equal([
       { id: 'a', address: '10.0.0.1:80' },
       { id: 'b', address: '10.0.0.2:80', weight: 2 },
@@ -110,7 +110,7 @@ describe('etcdInstancer against a real etcd', function () {
       () => endpointer.close(),
     );
     const view = () => endpointer.current().entries.map((e) => `${e.instance.id}@${e.instance.address}`);
-    await instancer.ready();
+    await instancer.ready;
 
     await etcd.etcdctl('put', `${prefix}a`, '10.0.0.1:80');
     await etcd.etcdctl('put', `${prefix}b`, '10.0.0.2:80');
@@ -151,7 +151,7 @@ describe('etcdInstancer against a real etcd', function () {
     };
     const { messages, logger } = memoryLogger();
     const { instancer, ids } = open(racing, prefix, { logger, retry: { initial: 60_000, max: 60_000 } });
-    await instancer.ready();
+    await instancer.ready;
     await waitFor(() => ids().join() === 'a,b', { what: 'b, seen only by a second listing' });
     expect(lists).to.equal(2);
     expect(messages).to.include('kitts/sd-etcd: watch canceled by etcd; re-listing');
@@ -163,7 +163,7 @@ describe('etcdInstancer against a real etcd', function () {
     await etcd.etcdctl('put', `${prefix}b`, '10.0.0.2:80');
     const { instancer, ids } = open(client(), prefix, { retry: { initial: 50, max: 200 } });
     const { events } = record(instancer);
-    await instancer.ready();
+    await instancer.ready;
     expect(ids()).to.deep.equal(['a', 'b']);
 
     await etcd.kill();
@@ -197,7 +197,7 @@ describe('etcdInstancer against a real etcd', function () {
         retry: { initial: 60_000, max: 60_000 },
       });
       const { events } = record(instancer);
-      await instancer.ready();
+      await instancer.ready;
       expect(ids()).to.deep.equal(['a']);
 
       proxy.cut();
@@ -215,7 +215,7 @@ describe('etcdInstancer against a real etcd', function () {
     it('registers again after its lease expired during a partition', async () => {
       const prefix = fresh();
       const { instancer, ids } = open(client(), prefix);
-      await instancer.ready();
+      await instancer.ready;
       const registrar = etcdRegistrar(client(`http://${proxy.address}`), {
         prefix,
         instance: { id: 'r1', address: '127.0.0.1:9001' },

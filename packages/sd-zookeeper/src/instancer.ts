@@ -63,8 +63,11 @@ export class ZkInstancer implements Instancer {
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private loaded = false;
-  private waiters: (() => void)[] = [];
+  private settleReady!: () => void;
+  /** Resolves once the first answer is in (a set or an error), or on close. */
+  readonly ready: Promise<void> = new Promise((resolve) => {
+    this.settleReady = resolve;
+  });
   private readonly unsubscribe: () => void;
   // One function per kind: node-zookeeper-client keeps one registration per (path, function).
   private readonly onChildren = () => this.schedule('children');
@@ -93,25 +96,20 @@ export class ZkInstancer implements Instancer {
     return this.broadcaster.subscribe(listener);
   }
 
-  /** Resolves once the first read has been delivered (or the instancer is closed). */
-  ready(): Promise<void> {
-    if (this.loaded || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
     this.unsubscribe();
     this.broadcaster.clear();
-    this.wake();
+    this.settleReady();
     // Watches cannot be removed from node-zookeeper-client; when they fire they find us closed.
     if (this.owned) await this.client.close();
   }
 
   private onConnection(e: ZkEvent): void {
     if (this.closed) return;
+    if (e.type !== 'connected') this.settleReady(); // an error event is an answer too
     switch (e.type) {
       case 'connected':
         // A new session has none of our watches; an old one may have missed changes. Read all.
@@ -198,8 +196,7 @@ export class ZkInstancer implements Instancer {
       }
       this.failures = 0;
       this.broadcaster.update(this.sorted.snapshot());
-      this.loaded = true;
-      this.wake();
+      this.settleReady();
     } catch (err) {
       for (const name of stale) this.stale.add(name);
       if (this.closed || err instanceof ZkClosedError) return;
@@ -211,6 +208,7 @@ export class ZkInstancer implements Instancer {
           cause: err,
         }),
       );
+      this.settleReady();
       const base = Math.min(this.retry.max, this.retry.initial * 2 ** Math.min(this.failures++, 30));
       this.retryTimer = setTimeout(() => this.schedule('full'), base / 2 + (Math.random() * base) / 2);
       this.retryTimer.unref();
@@ -235,12 +233,6 @@ export class ZkInstancer implements Instancer {
       return null;
     }
     return decoded;
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
   }
 }
 

@@ -71,7 +71,7 @@ describe('ZooKeeper adapters against a real ZooKeeper', function () {
     const path = fresh();
     await admin.mkdirp(path);
     const { instancer, endpointer } = follow(client(), path);
-    await instancer.ready();
+    await instancer.ready;
     const count = () => endpointer.current().entries.length;
     expect(count()).to.equal(0);
 
@@ -97,7 +97,7 @@ describe('ZooKeeper adapters against a real ZooKeeper', function () {
       if (i.address === 'kaboom:1') throw new Error('kaboom');
       return echo(i);
     });
-    await instancer.ready();
+    await instancer.ready;
     await waitFor(() => endpointer.current().entries.length === 1, { what: 'the good instance' });
     expect(endpointer.current().entries[0]!.instance.address).to.equal('10.0.0.2:80');
   });
@@ -107,7 +107,7 @@ describe('ZooKeeper adapters against a real ZooKeeper', function () {
     await add(path, 'a', JSON.stringify({ id: 'a', address: '10.0.0.1:80', weight: 2 }));
     await add(path, 'bad', '');
     const { instancer, endpointer } = follow(client(), path);
-    await instancer.ready();
+    await instancer.ready;
     expect(endpointer.current().entries.map((e) => e.instance)).to.deep.equal([
       { id: 'a', address: '10.0.0.1:80', weight: 2 },
     ]);
@@ -128,7 +128,7 @@ describe('ZooKeeper adapters against a real ZooKeeper', function () {
   it('reports an empty set while the parent node is missing and follows it once created', async () => {
     const path = fresh();
     const { instancer, ids } = follow(client(), path);
-    await instancer.ready();
+    await instancer.ready;
     expect(ids()).to.deep.equal([]);
     await add(path, 'x', '10.0.0.1:80');
     await waitFor(() => ids().length === 1, { what: 'the instance under the new parent' });
@@ -162,7 +162,7 @@ describe('ZooKeeper adapters against a real ZooKeeper', function () {
     // Whether the session survives the restart or expires, the instancer must end up current.
     const { instancer, ids } = follow(client(zk.connectionString, 2000), path);
     const events = record(instancer);
-    await instancer.ready();
+    await instancer.ready;
     await zk.kill();
     await waitFor(() => events.some((e) => e.error !== undefined), { what: 'an error event' });
     expect(ids()).to.deep.equal(['10.0.0.1:80']);
@@ -182,7 +182,7 @@ describe('ZooKeeper adapters against a real ZooKeeper', function () {
     it('creates its node again after its session expired', async () => {
       const path = fresh();
       const { instancer, ids } = follow(client(), path);
-      await instancer.ready();
+      await instancer.ready;
       const cut = client(proxy.address, 1000);
       const registrar = zkRegistrar(cut, { path, instance: { id: 'r1', address: '127.0.0.1:9001' } });
       cleanup.push(() => registrar.deregister());
@@ -206,7 +206,7 @@ describe('ZooKeeper adapters against a real ZooKeeper', function () {
       const sessionBefore = await cut.connected().then(() => cut.sessionId);
       const { instancer, ids } = follow(cut, path);
       const events = record(instancer);
-      await instancer.ready();
+      await instancer.ready;
 
       proxy.cut();
       await waitFor(() => events.some((e) => e.error !== undefined), { what: 'an error event' });
@@ -228,7 +228,7 @@ describe('ZooKeeper adapters against a real ZooKeeper', function () {
         sessionTimeout: 1000,
         spinDelay: 50,
       });
-      await instancer.ready();
+      await instancer.ready;
       proxy.cut();
       await close();
       await assertNoLeaks(base, { settleMs: 150 }); // a reconnect round already scheduled runs out (spinDelay)

@@ -5,7 +5,13 @@ import { createServer } from 'node:http';
 import { type ListenAddress, type Served, serve } from '@kitts/client';
 import type { Endpoint } from '@kitts/endpoint';
 import type { Registrar } from '@kitts/sd';
-import { createHandler, createRouter, encodeJSON, pathParams, type StandardSchemaV1 } from '@kitts/transport-http';
+import {
+  createHandler,
+  createRouter,
+  encodeJSON,
+  pathParams,
+  type StandardSchemaV1,
+} from '@kitts/transport-http';
 
 export interface Comments {
   goodsId: string;

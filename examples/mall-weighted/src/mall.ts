@@ -9,12 +9,7 @@ import { createServer } from 'node:http';
 import { type DiscoverOptions, discover } from '@kitts/client';
 import { type Context, chain, type Endpoint } from '@kitts/endpoint';
 import { retry, weightedRoundRobin } from '@kitts/lb';
-import {
-  countRejections,
-  instrument,
-  metricsHandler,
-  observeEndpointer,
-} from '@kitts/metrics';
+import { countRejections, instrument, metricsHandler, observeEndpointer } from '@kitts/metrics';
 import { erroring, tokenBucket } from '@kitts/ratelimit';
 import { Endpointer, type Factory, type FactoryResult } from '@kitts/sd';
 import {

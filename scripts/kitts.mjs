@@ -201,6 +201,15 @@ function docs() {
   process.exit(r.status ?? 1);
 }
 
+// The long reliability soak (packages/reliability): `npm run soak -- --duration 300`.
+function soak(extra) {
+  setup();
+  ensureServers();
+  const runner = join('packages', 'reliability', 'src', 'soak.ts');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', runner, ...extra], loud);
+  process.exit(r.status ?? 1);
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
 switch (cmd) {
   case 'setup':
@@ -217,6 +226,9 @@ switch (cmd) {
     break;
   case 'docs':
     docs();
+    break;
+  case 'soak':
+    soak(rest);
     break;
   default:
     fail(`unknown command ${cmd ?? '(none)'}; use setup, start, test or bench`);

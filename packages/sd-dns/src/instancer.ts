@@ -101,15 +101,17 @@ export class DnsSrvInstancer implements Instancer {
    */
   refresh(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    this.inflight ??= this.lookup().finally(() => {
-      this.inflight = undefined;
-      this.settleReady();
-      if (this.closed) return;
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => void this.refresh(), this.interval);
-      // Discovery alone should not keep a process alive.
-      this.timer.unref();
-    });
+    this.inflight ??= this.lookup()
+      .catch((err: Error) => this.fail(err))
+      .finally(() => {
+        this.inflight = undefined;
+        this.settleReady();
+        if (this.closed) return;
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => void this.refresh(), this.interval);
+        // Discovery alone should not keep a process alive.
+        this.timer.unref();
+      });
     return this.inflight;
   }
 

@@ -101,13 +101,15 @@ export class EtcdInstancer implements Instancer {
       return;
     }
     this.syncing = true;
-    void this.sync().finally(() => {
-      this.syncing = false;
-      if (this.again) {
-        this.again = false;
-        this.resync();
-      }
-    });
+    void this.sync()
+      .catch((err: Error) => this.onFailure(err, 'listing'))
+      .finally(() => {
+        this.syncing = false;
+        if (this.again) {
+          this.again = false;
+          this.resync();
+        }
+      });
   }
 
   private async sync(): Promise<void> {

@@ -139,12 +139,14 @@ export class ZkInstancer implements Instancer {
       return;
     }
     this.running = true;
-    void this.read(kind === 'full').finally(() => {
-      this.running = false;
-      const next = this.pending;
-      this.pending = 'none';
-      if (next !== 'none') this.schedule(next);
-    });
+    void this.read(kind === 'full')
+      .catch((err: unknown) => this.logger.error({ err }, 'kitts/sd-zookeeper: reading instances failed'))
+      .finally(() => {
+        this.running = false;
+        const next = this.pending;
+        this.pending = 'none';
+        if (next !== 'none') this.schedule(next);
+      });
   }
 
   private async read(full: boolean): Promise<void> {

@@ -191,7 +191,8 @@ export function simSvg(results: SimResult[]): string {
   const text = (x: number, y: number, s: string, extra = '') =>
     out.push(`<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${extra}>${s}</text>`);
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12" role="img">`,
+    '<title>p50 and p99 latency and the slow instance share for round robin, least-request and peak-EWMA</title>',
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
   );
   text(

@@ -2,7 +2,7 @@ export { activeResources, assertNoLeaks, baseline, settle } from './leaks.js';
 export { freePort } from './ports.js';
 export type { DnsmasqServer, DnsRecords, HostRecord, SrvRecord } from './servers/dnsmasq.js';
 export { startDnsmasq } from './servers/dnsmasq.js';
-export type { EtcdOptions, EtcdServer } from './servers/etcd.js';
+export type { EtcdOptions, EtcdServer, EtcdTlsOptions } from './servers/etcd.js';
 export { startEtcd } from './servers/etcd.js';
 export type { TcpProxy } from './servers/tcp-proxy.js';
 export { startTcpProxy } from './servers/tcp-proxy.js';

@@ -13,10 +13,27 @@ export interface EtcdOptions {
   heartbeatInterval?: number;
   /** Extra command-line flags for etcd. */
   args?: readonly string[];
+  /** Serve clients over TLS (`endpoint` is then https://); etcdctl uses the same files. */
+  tls?: EtcdTlsOptions;
+  /** Turn authentication on with a `root` user of this password; etcdctl then runs as root. */
+  rootPassword?: string;
+}
+
+/** PEM files for an etcd serving clients over TLS. */
+export interface EtcdTlsOptions {
+  /** The server's certificate (it must name 127.0.0.1) and key. */
+  certFile: string;
+  keyFile: string;
+  /** The CA that signed it (etcdctl trusts it), and that client certificates must come from. */
+  caFile: string;
+  /** Require a client certificate from `caFile` (etcd's --client-cert-auth); etcdctl then presents `clientCertFile`. */
+  clientCertAuth?: boolean;
+  clientCertFile?: string;
+  clientKeyFile?: string;
 }
 
 export interface EtcdServer {
-  /** `http://127.0.0.1:PORT`, what etcd3's `hosts` takes. */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`), what etcd3's `hosts` takes. */
   readonly endpoint: string;
   readonly port: number;
   /** PID of the current etcd process (changes on restart). */
@@ -61,7 +78,17 @@ function healthy(port: number): Promise<boolean> {
 export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> {
   const etcd = findBinary('etcd', 'etcd-server');
   const etcdctlBin = findBinary('etcdctl', 'etcd-client');
-  const { electionTimeout = 100, heartbeatInterval = 10, args = [] } = options;
+  const { electionTimeout = 100, heartbeatInterval = 10, args = [], tls } = options;
+  const scheme = tls === undefined ? 'http' : 'https';
+  const tlsArgs =
+    tls === undefined
+      ? []
+      : [
+          `--cert-file=${tls.certFile}`,
+          `--key-file=${tls.keyFile}`,
+          // etcd asks every client for a certificate once it has a trusted CA file.
+          ...(tls.clientCertAuth === true ? ['--client-cert-auth', `--trusted-ca-file=${tls.caFile}`] : []),
+        ];
   const dir = await tempDir('etcd');
   let dataDir = `${dir.path}/data`;
 
@@ -70,7 +97,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
   let stopped = false;
 
   const spawnEtcd = () => {
-    const client = `http://127.0.0.1:${ports.client}`;
+    const client = `${scheme}://127.0.0.1:${ports.client}`;
     const peer = `http://127.0.0.1:${ports.peer}`;
     return launch(etcd, [
       '--name=kitts',
@@ -85,6 +112,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
       `--election-timeout=${electionTimeout}`,
       '--logger=zap',
       '--log-level=warn',
+      ...tlsArgs,
       ...args,
     ]);
   };
@@ -94,7 +122,8 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
     const end = Date.now() + 20_000;
     for (;;) {
       if (p.hasExited()) throw new Error(`@kitts/testkit: etcd exited during start-up:\n${p.output()}`);
-      if (await healthy(ports.client)) return p;
+      // Over TLS, /health is asked on the metrics listener, which stays plain HTTP.
+      if (await healthy(tls === undefined ? ports.client : ports.metrics)) return p;
       if (Date.now() > end) {
         await p.kill();
         throw new Error(`@kitts/testkit: etcd was not healthy after 20 s:\n${p.output()}`);
@@ -119,9 +148,36 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
     }
   }
 
-  const endpoint = `http://127.0.0.1:${ports.client}`;
+  const endpoint = `${scheme}://127.0.0.1:${ports.client}`;
+  const ctlTls =
+    tls === undefined
+      ? []
+      : [
+          `--cacert=${tls.caFile}`,
+          ...(tls.clientCertFile === undefined ? [] : [`--cert=${tls.clientCertFile}`]),
+          ...(tls.clientKeyFile === undefined ? [] : [`--key=${tls.clientKeyFile}`]),
+        ];
+  let ctlUser: string[] = [];
   const etcdctl = (...a: (string | readonly string[])[]) =>
-    runCommand(etcdctlBin, [`--endpoints=127.0.0.1:${ports.client}`, '--dial-timeout=2s', ...a.flat()]);
+    runCommand(etcdctlBin, [
+      `--endpoints=${tls === undefined ? `127.0.0.1:${ports.client}` : endpoint}`,
+      '--dial-timeout=2s',
+      ...ctlTls,
+      ...ctlUser,
+      ...a.flat(),
+    ]);
+  if (options.rootPassword !== undefined) {
+    try {
+      await etcdctl('user', 'add', 'root', `--new-user-password=${options.rootPassword}`);
+      await etcdctl('user', 'grant-role', 'root', 'root');
+      await etcdctl('auth', 'enable');
+      ctlUser = [`--user=root:${options.rootPassword}`];
+    } catch (err) {
+      await proc?.kill();
+      await dir.remove();
+      throw err;
+    }
+  }
 
   const server: EtcdServer = {
     endpoint,

@@ -135,7 +135,9 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  // Not the text itself: a rejected field may hold a password or a token, and this message
+  // goes to the caller and to the server's logs.
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
   return String(value);
 }
 

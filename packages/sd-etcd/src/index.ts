@@ -1,7 +1,7 @@
+export { decodeInstance, encodeInstance } from '@kitts/sd';
 export type { RetryOptions } from './backoff.js';
 export type { EtcdClientInput } from './client.js';
 export type { EtcdInstancerOptions } from './instancer.js';
 export { EtcdInstancer, etcdInstancer } from './instancer.js';
 export type { EtcdRegistrarOptions } from './registrar.js';
 export { EtcdRegistrar, etcdRegistrar } from './registrar.js';
-export { decodeInstance, encodeInstance } from './value.js';

@@ -1,5 +1,12 @@
 import { type Logger, silentLogger } from '@kitts/endpoint';
-import { type Instance, InstanceBroadcaster, type Instancer, type InstancerListener } from '@kitts/sd';
+import {
+  decodeInstance,
+  type Instance,
+  InstanceBroadcaster,
+  type Instancer,
+  type InstancerListener,
+  SortedInstances,
+} from '@kitts/sd';
 import {
   ClientClosedError,
   type Etcd3,
@@ -10,8 +17,6 @@ import {
 } from 'etcd3';
 import { checkRetry, delayFor, type RetryOptions } from './backoff.js';
 import { type EtcdClientInput, resolveClient } from './client.js';
-import { SortedInstances } from './sorted.js';
-import { decodeInstance } from './value.js';
 
 export interface EtcdInstancerOptions {
   /**

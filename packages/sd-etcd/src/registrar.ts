@@ -1,10 +1,9 @@
 import { type Logger, silentLogger } from '@kitts/endpoint';
-import type { Instance, Registrar } from '@kitts/sd';
+import { checkInstance, encodeInstance, type Instance, type Registrar } from '@kitts/sd';
 import type { Etcd3, Lease, Namespace } from 'etcd3';
 import { checkRetry, delayFor, type RetryOptions } from './backoff.js';
 import { type EtcdClientInput, resolveClient } from './client.js';
 import { directoryOf } from './instancer.js';
-import { checkInstance, encodeInstance } from './value.js';
 
 export interface EtcdRegistrarOptions {
   /** The directory to register under; the key is `prefix/` + `instance.id`. */

@@ -1,9 +1,14 @@
 import { type Logger, silentLogger } from '@kitts/endpoint';
-import { type Instance, InstanceBroadcaster, type Instancer, type InstancerListener } from '@kitts/sd';
+import {
+  decodeInstance,
+  type Instance,
+  InstanceBroadcaster,
+  type Instancer,
+  type InstancerListener,
+  SortedInstances,
+} from '@kitts/sd';
 import zookeeper from 'node-zookeeper-client';
 import { isZkError, ZkClient, type ZkClientOptions, ZkClosedError, type ZkEvent } from './client.js';
-import { SortedInstances } from './sorted.js';
-import { decodeInstance } from './value.js';
 
 export interface ZkInstancerOptions {
   /** The parent node whose children are the instances, e.g. `/services/book`. */

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Logger, silentLogger } from '@kitts/endpoint';
-import type { Instance, Registrar } from '@kitts/sd';
+import { checkInstance, encodeInstance, type Instance, type Registrar } from '@kitts/sd';
 import zookeeper from 'node-zookeeper-client';
 import { isZkError, type ZkClient, type ZkEvent } from './client.js';
 import { checkPath, clientOf } from './instancer.js';
-import { checkInstance, encodeInstance } from './value.js';
 
 export interface ZkRegistrarOptions {
   /** The parent node, e.g. `/services/book`; created (with its parents) when missing. */

@@ -1,4 +1,5 @@
 export { InstanceBroadcaster } from './broadcaster.js';
+export { checkInstance, decodeInstance, encodeInstance } from './codec.js';
 export type { EndpointerOptions, EndpointSetListener } from './endpointer.js';
 export { Endpointer } from './endpointer.js';
 export { FixedInstancer } from './fixed.js';
@@ -6,6 +7,7 @@ export { compareById, sameInstance, sameInstances, sortedUnique, toInstance, wei
 export { instanceKey } from './instance-key.js';
 export type { HealthStatus, MemoryInstancerOptions, MemoryRegistrarOptions } from './memory.js';
 export { MemoryRegistrar, MemoryRegistry } from './memory.js';
+export { SortedInstances } from './sorted-instances.js';
 export type {
   EndpointSet,
   Entry,

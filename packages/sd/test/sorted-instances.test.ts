@@ -1,7 +1,6 @@
-import { compareById, type Instance } from '@kitts/sd';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { SortedInstances } from '../src/sorted.js';
+import { compareById, type Instance, SortedInstances } from '../src/index.js';
 
 describe('SortedInstances', () => {
   it('stays equal to a full sort through any sequence of inserts and removals', () => {

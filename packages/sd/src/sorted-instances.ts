@@ -1,4 +1,5 @@
-import { compareById, type Instance } from '@kitts/sd';
+import { compareById } from './instance.js';
+import type { Instance } from './types.js';
 
 /**
  * Instances kept sorted by id through single inserts and removals. A registry change

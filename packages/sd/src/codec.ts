@@ -1,11 +1,11 @@
-import type { Instance } from '@kitts/sd';
+import type { Instance } from './types.js';
 
 /**
- * Decodes a node's data: a JSON Instance (what zkRegistrar writes), or a plain
- * `host:port` string as go-kit wrote them, whose id is then the address itself (go-kit's
- * instance string; the node's name changes with every registration, so it cannot be
- * the id). Returns an Error naming the problem for data that is neither: the caller
- * skips that node and logs, the rest of the set is unaffected.
+ * Decodes what a registry stores for one instance (an etcd value, a ZooKeeper node's
+ * data): a JSON Instance (what the kitts registrars write), or a plain `host:port` string
+ * as go-kit wrote them, whose id is then `fallbackId` (e.g. an etcd key's suffix) or, without
+ * one, the address itself. Returns an Error naming the problem for a value that is
+ * neither: the caller skips that one and logs; the rest of the set is unaffected.
  */
 export function decodeInstance(raw: string, fallbackId?: string): Instance | Error {
   const text = raw.trim();

@@ -3,16 +3,11 @@
  * keep-alive connection pools, the context's signal aborts the request, its deadline
  * travels in a header, and a non-2xx answer is an error, not a success.
  */
+
+import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import {
-  background,
-  type Context,
-  DecodeError,
-  type Endpoint,
-  KittsError,
-  timeRemaining,
-} from '@kitts/endpoint';
+import { type Context, DecodeError, type Endpoint, KittsError, onDone, timeRemaining } from '@kitts/endpoint';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import { declaredLength, readBody } from './body.js';
 import { ConnectionError, HttpError } from './errors.js';
@@ -108,8 +103,6 @@ export function createClient<Req, Res>(
     options.timeoutHeader === false ? undefined : (options.timeoutHeader ?? TIMEOUT_HEADER);
   const errorBodyLimit = options.errorBodyLimit ?? 64 * 1024;
   const buffered = options.bufferedStream === true;
-  // The signal of a context that can never end; passing it to undici would only add a listener.
-  const never = background().signal;
 
   return async function call(ctx, request) {
     const early = ctx.err();
@@ -123,6 +116,7 @@ export function createClient<Req, Res>(
     let statusCode: number | undefined;
     let headers: IncomingHttpHeaders | undefined;
     let error: unknown;
+    let cancel: ContextSignal | undefined;
     try {
       const encoded = encode(ctx, request, out);
       if (encoded !== undefined) await encoded;
@@ -135,7 +129,7 @@ export function createClient<Req, Res>(
         const left = timeRemaining(ctx);
         if (left !== undefined) out.headers[timeoutHeader] = String(Math.floor(left));
       }
-      const signal = ctx.signal;
+      cancel = new ContextSignal(ctx);
       let res: IncomingResponse;
       try {
         res = await dispatcher.request({
@@ -144,7 +138,7 @@ export function createClient<Req, Res>(
           method: out.method,
           headers: out.headers,
           body: out.body,
-          signal: signal === never ? null : signal,
+          signal: cancel as unknown as EventEmitter,
         });
       } catch (err) {
         throw transportFailure(err);
@@ -163,6 +157,7 @@ export function createClient<Req, Res>(
       error = ctx.err() ?? err;
       throw error;
     } finally {
+      cancel?.dispose();
       if (finalizer !== undefined) {
         try {
           finalizer(ctx, { statusCode, headers, error });
@@ -257,4 +252,46 @@ function transportFailure(err: unknown): unknown {
 function discard(body: IncomingResponse['body']): void {
   if (body.readableEnded || body.destroyed) return;
   body.dump().catch(noop);
+}
+
+/**
+ * What undici needs of a signal (`aborted`, `reason`, `on`/`once`/`removeListener` of 'abort'),
+ * fed by onDone(ctx): no AbortController and no EventTarget dispatch per request, which
+ * cost microseconds on every call with a deadline. Disposed when the call is over.
+ */
+class ContextSignal {
+  aborted = false;
+  reason: unknown;
+  private listener: (() => void) | undefined;
+  private readonly off: () => boolean;
+
+  constructor(ctx: Context) {
+    this.off = onDone(ctx, () => {
+      this.aborted = true;
+      this.reason = ctx.err();
+      const l = this.listener;
+      this.listener = undefined;
+      l?.();
+    });
+  }
+
+  once(_event: 'abort', listener: () => void): this {
+    this.listener = listener;
+    return this;
+  }
+
+  // undici checks for `on` to accept an EventEmitter-like signal; it listens with `once`.
+  on(event: 'abort', listener: () => void): this {
+    return this.once(event, listener);
+  }
+
+  removeListener(_event: 'abort', listener: () => void): this {
+    if (this.listener === listener) this.listener = undefined;
+    return this;
+  }
+
+  dispose(): void {
+    this.listener = undefined;
+    this.off();
+  }
 }

@@ -53,6 +53,15 @@ function available<Req, Res>(e: Entry<Req, Res>): boolean {
 }
 
 /**
+ * Random draws a balancer makes before it falls back to `probe`. A linear walk from an
+ * unusable entry would give all of that entry's share to its next neighbour (an instance
+ * whose breaker is open would double the load of the one after it); fresh draws keep the
+ * remaining entries' shares even. With a fraction u of entries unusable the walk is
+ * reached with probability u^(REDRAWS + 1).
+ */
+export const REDRAWS = 4;
+
+/**
  * The fallback walk shared by the balancers: from position `start` onwards (wrapping),
  * the first usable entry; failing that the first available one (avoid is a preference);
  * failing that the entry at `start` (every entry is unavailable: use them all).

@@ -1,6 +1,14 @@
 import type { Context } from '@kitts/endpoint';
 import type { Entry } from '@kitts/sd';
-import { type Balancer, checkSource, Derived, type EndpointSource, probe, usable } from './balancer.js';
+import {
+  type Balancer,
+  checkSource,
+  Derived,
+  type EndpointSource,
+  probe,
+  REDRAWS,
+  usable,
+} from './balancer.js';
 import { rewrap, TrackedEntry } from './load.js';
 import { makeRng, type Rng } from './rng.js';
 import { allEqual, weightsOf } from './weights.js';
@@ -49,8 +57,12 @@ class LeastRequest<Req, Res> implements Balancer<Req, Res> {
     let bestLoad = 0;
     // Envoy samples with replacement and keeps the first of equals.
     for (let c = 0; c < this.choices; c++) {
-      const i = Math.floor(this.rng() * n);
+      let i = Math.floor(this.rng() * n);
       let e = tracked[i]!;
+      for (let r = 0; r < REDRAWS && !usable(e, avoid); r++) {
+        i = Math.floor(this.rng() * n);
+        e = tracked[i]!;
+      }
       if (!usable(e, avoid)) e = probe(tracked, undefined, i, avoid) as Counted<Req, Res>;
       const load = (e.pending + 1) * e.inverseWeight;
       if (best === undefined || load < bestLoad) {

@@ -1,6 +1,14 @@
 import type { Context } from '@kitts/endpoint';
 import type { Entry } from '@kitts/sd';
-import { type Balancer, checkSource, Derived, type EndpointSource, probe, usable } from './balancer.js';
+import {
+  type Balancer,
+  checkSource,
+  Derived,
+  type EndpointSource,
+  probe,
+  REDRAWS,
+  usable,
+} from './balancer.js';
 import { rewrap, TrackedEntry } from './load.js';
 import { makeRng, type Rng } from './rng.js';
 
@@ -104,7 +112,11 @@ class PeakEwma<Req, Res> implements Balancer<Req, Res> {
   }
 
   private candidate(tracked: Ewma<Req, Res>[], i: number, avoid: ReadonlySet<string> | undefined) {
-    const e = tracked[i]!;
+    let e = tracked[i]!;
+    for (let r = 0; r < REDRAWS && !usable(e, avoid); r++) {
+      i = Math.floor(this.rng() * tracked.length);
+      e = tracked[i]!;
+    }
     return usable(e, avoid) ? e : (probe(tracked, undefined, i, avoid) as Ewma<Req, Res>);
   }
 }

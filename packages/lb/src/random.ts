@@ -1,6 +1,14 @@
 import type { Context } from '@kitts/endpoint';
 import type { Entry } from '@kitts/sd';
-import { type Balancer, checkSource, Derived, type EndpointSource, probe, usable } from './balancer.js';
+import {
+  type Balancer,
+  checkSource,
+  Derived,
+  type EndpointSource,
+  probe,
+  REDRAWS,
+  usable,
+} from './balancer.js';
 import { makeRng, type Rng } from './rng.js';
 
 export interface RandomOptions {
@@ -23,8 +31,12 @@ class RandomBalancer<Req, Res> implements Balancer<Req, Res> {
 
   pick(_ctx: Context, _request: Req, avoid?: ReadonlySet<string>): Entry<Req, Res> {
     const entries = this.derived.get();
-    const i = Math.floor(this.rng() * entries.length);
-    const e = entries[i]!;
+    let i = Math.floor(this.rng() * entries.length);
+    let e = entries[i]!;
+    for (let r = 0; r < REDRAWS && !usable(e, avoid); r++) {
+      i = Math.floor(this.rng() * entries.length);
+      e = entries[i]!;
+    }
     return usable(e, avoid) ? e : probe(entries, undefined, i, avoid);
   }
 }

@@ -31,7 +31,18 @@ class RoundRobin<Req, Res> implements Balancer<Req, Res> {
     if (i >= n) i %= n;
     this.cursor = i + 1 === n ? 0 : i + 1;
     const e = entries[i]!;
-    return usable(e, avoid) ? e : probe(entries, undefined, i, avoid);
+    if (usable(e, avoid)) return e;
+    // Skip to the next usable entry and continue the turn after it, so a skipped entry's
+    // turn does not go to its neighbour every time (which would double its load).
+    for (let k = 1; k < n; k++) {
+      const p = i + k >= n ? i + k - n : i + k;
+      const next = entries[p]!;
+      if (usable(next, avoid)) {
+        this.cursor = p + 1 === n ? 0 : p + 1;
+        return next;
+      }
+    }
+    return probe(entries, undefined, i, avoid);
   }
 }
 

@@ -1,6 +1,14 @@
 import type { Context } from '@kitts/endpoint';
 import type { Entry } from '@kitts/sd';
-import { type Balancer, checkSource, Derived, type EndpointSource, probe, usable } from './balancer.js';
+import {
+  type Balancer,
+  checkSource,
+  Derived,
+  type EndpointSource,
+  probe,
+  REDRAWS,
+  usable,
+} from './balancer.js';
 import { makeRng, type Rng } from './rng.js';
 import { weightsOf } from './weights.js';
 
@@ -31,12 +39,16 @@ class WeightedRandom<Req, Res> implements Balancer<Req, Res> {
 
   pick(_ctx: Context, _request: Req, avoid?: ReadonlySet<string>): Entry<Req, Res> {
     const { entries, prob, alias } = this.derived.get();
-    // One draw picks the column (integer part) and the coin (fractional part).
-    const u = this.rng() * entries.length;
-    const column = Math.floor(u);
-    const i = u - column < prob[column]! ? column : alias[column]!;
-    const e = entries[i]!;
-    return usable(e, avoid) ? e : probe(entries, undefined, i, avoid);
+    let i = 0;
+    let e: Entry<Req, Res> | undefined;
+    for (let r = 0; r <= REDRAWS && (e === undefined || !usable(e, avoid)); r++) {
+      // One draw picks the column (integer part) and the coin (fractional part).
+      const u = this.rng() * entries.length;
+      const column = Math.floor(u);
+      i = u - column < prob[column]! ? column : alias[column]!;
+      e = entries[i]!;
+    }
+    return usable(e!, avoid) ? e! : probe(entries, undefined, i, avoid);
   }
 }
 

@@ -25,6 +25,11 @@ export const defaultRegistry = new MemoryRegistry();
 export interface DiscoverOptions {
   memory?: MemoryRegistry;
   logger?: Logger;
+  /**
+   * More etcd3 client options for `etcd://` (TLS `credentials`, `auth`, `dialTimeout`,
+   * `grpcOptions`...); the hosts come from the URL. A URL cannot carry credentials.
+   */
+  etcd?: Record<string, unknown>;
 }
 
 export type Discovery =
@@ -149,7 +154,7 @@ export function discover(url: string, service: string, options: DiscoverOptions 
   const logger = options.logger ?? silentLogger;
   if (d.scheme === 'memory') return (options.memory ?? defaultRegistry).instancer(service);
   if (d.scheme === 'static') return new FixedInstancer(d.addresses);
-  return new LazyInstancer(() => load(d, service, logger), logger);
+  return new LazyInstancer(() => load(d, service, logger, options), logger);
 }
 
 interface Loaded {
@@ -157,11 +162,16 @@ interface Loaded {
   close(): Promise<void>;
 }
 
-async function load(d: Discovery, service: string, logger: Logger): Promise<Loaded> {
+async function load(
+  d: Discovery,
+  service: string,
+  logger: Logger,
+  options: DiscoverOptions,
+): Promise<Loaded> {
   switch (d.scheme) {
     case 'etcd': {
       const { etcdInstancer } = await adapter(() => import('@kitts/sd-etcd'), '@kitts/sd-etcd etcd3');
-      const instancer = etcdInstancer({ hosts: d.hosts }, { prefix: d.prefix, logger });
+      const instancer = etcdInstancer({ ...options.etcd, hosts: d.hosts }, { prefix: d.prefix, logger });
       return { instancer, close: () => instancer.close() };
     }
     case 'consul': {

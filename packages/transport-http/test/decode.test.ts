@@ -112,7 +112,7 @@ describe('transport-http decoders', () => {
         { path: '$.name', message: 'expected string, got 5' },
         { path: '$.count', message: 'expected number, got undefined' },
         { path: '$.tags[1]', message: 'expected string, got 3' },
-        { path: '$.tags', message: 'expected undefined, got an array' },
+        { path: '$.tags', message: 'expected (Array<string> | undefined), got an array' },
       ]);
     });
   });

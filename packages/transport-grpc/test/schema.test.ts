@@ -1,4 +1,4 @@
-import { background, DecodeError } from '@kitts/endpoint';
+import { DecodeError } from '@kitts/endpoint';
 import { expect } from 'chai';
 import * as t from 'io-ts';
 import { z } from 'zod';

@@ -155,28 +155,26 @@ function bookClient(url: string, discoverOptions: Parameters<typeof serviceClien
   });
 }
 
-/** Resolves once the client's endpointer holds `n` instances (registration is asynchronous in etcd and Consul). */
-function untilInstances(endpointer: Endpointer<any, any>, n: number, ms: number): Promise<void> {
-  const count = () => {
+/**
+ * Resolves once the client's endpointer holds `n` instances that take traffic
+ * (registration is asynchronous in etcd and Consul, and a gRPC channel that failed its
+ * first connection attempt sits out until it reconnects). Polled: availability changes
+ * without a new endpoint set.
+ */
+async function untilInstances(endpointer: Endpointer<any, any>, n: number, ms: number): Promise<void> {
+  const ready = () => {
     try {
-      return endpointer.current().entries.length;
+      return endpointer.current().entries.filter((e) => e.available?.() !== false).length;
     } catch {
       return 0;
     }
   };
-  if (count() >= n) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const off = endpointer.onChange(() => {
-      if (count() < n) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    });
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`book-grpc: only ${count()} of ${n} instances were discovered within ${ms} ms`));
-    }, ms);
-  });
+  const end = Date.now() + ms;
+  while (ready() < n) {
+    if (Date.now() > end)
+      throw new Error(`book-grpc: only ${ready()} of ${n} instances were ready within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s.padEnd(n));

@@ -7,8 +7,9 @@ function expectBookGrpcOutcome(have: BookGrpcResult): void {
 
   // Healthy: one attempt per call, and the instances take turns in a fixed order.
   const turns = have.roundRobin.map((c) => c.answeredBy);
-  for (const c of have.roundRobin) expect(c.attempts).to.have.length(1);
-  expect(new Set(turns).size).to.equal(3);
+  const why = JSON.stringify(have.roundRobin.map((c) => c.attempts));
+  for (const c of have.roundRobin) expect(c.attempts, why).to.have.length(1);
+  expect(new Set(turns).size, why).to.equal(3);
   for (let i = 0; i + 3 < turns.length; i++) expect(turns[i + 3]).to.equal(turns[i]);
   expect(have.roundRobin.map((c) => c.answer)).to.deep.equal([
     '"The Go Programming Language"',

@@ -127,35 +127,19 @@ function addClient(url: string, discoverOptions: Parameters<typeof serviceClient
   });
 }
 
-const ids = (endpointer: Endpointer<any, any>): string[] => {
-  try {
-    return endpointer.current().entries.map((e) => e.instance.id);
-  } catch {
-    return [];
-  }
-};
+const ids = (endpointer: Endpointer<any, any>): string[] =>
+  endpointer.current().entries.map((e) => e.instance.id);
 
 /** Resolves with the ms it took until the client's instances are exactly `want`. */
-function untilRotation(
+async function untilRotation(
   endpointer: Endpointer<any, any>,
   want: readonly string[],
   ms: number,
 ): Promise<number> {
   const t0 = Date.now();
-  const done = () => ids(endpointer).join(',') === [...want].sort().join(',');
-  if (done()) return Promise.resolve(0);
-  return new Promise((resolve, reject) => {
-    const off = endpointer.onChange(() => {
-      if (!done()) return;
-      clearTimeout(timer);
-      off();
-      resolve(Date.now() - t0);
-    });
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`consul-grpc: rotation was [${ids(endpointer)}], not [${want}], after ${ms} ms`));
-    }, ms);
-  });
+  const key = [...want].sort().join(',');
+  await endpointer.when(() => ids(endpointer).join(',') === key, ms, `consul-grpc: the rotation [${want}]`);
+  return Date.now() - t0;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

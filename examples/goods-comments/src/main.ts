@@ -11,7 +11,6 @@ import { etcdRegistrar } from '@kitts/sd-etcd';
 import { type CommentsInstance, startCommentsInstance } from './comments.js';
 import { type BreakerEvent, commentsClient } from './goods.js';
 import { bars, pct, table } from './report.js';
-import { waitFor } from './wait.js';
 
 export interface Report {
   /** Goods id -> the comments instance that served it first. */
@@ -43,8 +42,7 @@ export async function main(options: Options = {}): Promise<Report> {
   const comments = commentsClient(discovery, (e) => breakerEvents.push(e));
   const ctx = background();
   try {
-    await comments.ready(5000);
-    await waitFor(() => comments.endpointer.current().entries.length === 3);
+    await comments.endpointer.when((set) => set.entries.length === 3, 5000, 'three comments instances');
     const ids = Array.from({ length: idCount }, (_, i) => `good-${i + 1}`);
     const fetchAll = async () => {
       const got = new Map<string, { instance: string; cached: boolean }>();
@@ -86,9 +84,7 @@ export async function main(options: Options = {}): Promise<Report> {
     // 3. One instance leaves: only the ids it served move.
     const leaver = instances[1]!;
     await leaver.close();
-    await waitFor(() => comments.endpointer.current().entries.length === 2, {
-      what: `${leaver.name} to leave`,
-    });
+    await comments.endpointer.when((set) => set.entries.length === 2, 5000, `${leaver.name} to leave`);
     const third = await fetchAll();
     const movedIds = [...third].filter(([id, r]) => placement.get(id) !== r.instance).map(([id]) => id);
     const allFromLeaver = movedIds.every((id) => placement.get(id) === leaver.name);

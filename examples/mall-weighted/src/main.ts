@@ -178,35 +178,19 @@ const summary = (counts: Record<string, number>) =>
     .map(([n, k]) => `${n} ${k}`)
     .join(', ');
 
-const ids = (endpointer: Endpointer<any, any>): string[] => {
-  try {
-    return endpointer.current().entries.map((e) => e.instance.id);
-  } catch {
-    return [];
-  }
-};
+const ids = (endpointer: Endpointer<any, any>): string[] =>
+  endpointer.current().entries.map((e) => e.instance.id);
 
 /** Resolves with the ms it took until the mall's instances are exactly `want`. */
-function untilRotation(
+async function untilRotation(
   endpointer: Endpointer<any, any>,
   want: readonly string[],
   ms: number,
 ): Promise<number> {
   const t0 = Date.now();
-  const done = () => ids(endpointer).join(',') === [...want].sort().join(',');
-  if (done()) return Promise.resolve(0);
-  return new Promise((resolve, reject) => {
-    const off = endpointer.onChange(() => {
-      if (!done()) return;
-      clearTimeout(timer);
-      off();
-      resolve(Date.now() - t0);
-    });
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`mall-weighted: rotation was [${ids(endpointer)}], not [${want}], after ${ms} ms`));
-    }, ms);
-  });
+  const key = [...want].sort().join(',');
+  await endpointer.when(() => ids(endpointer).join(',') === key, ms, `mall-weighted: the rotation [${want}]`);
+  return Date.now() - t0;
 }
 
 /** A GET on a fresh connection, closed after the answer (nothing kept alive). */

@@ -203,7 +203,8 @@ export function serviceClient<M extends MethodTable>(options: ServiceClientOptio
   let closing: Promise<void> | undefined;
   const handle: ServiceClientHandle = {
     endpointer,
-    ready: (ms = timeout) => ready(endpointer, ms),
+    ready: (ms = timeout) =>
+      endpointer.when((set) => set.entries.length > 0, ms, `an instance of ${service}`).then(() => undefined),
     close: () => {
       closing ??= (async () => {
         await endpointer.close();
@@ -228,27 +229,4 @@ function keyed(endpointer: Endpointer<Call, unknown>, key: HashKeyFunction<any>)
 function budgetOf(settings: RetrySettings | false | undefined): RetryBudget | undefined {
   if (settings === false || settings?.budget === false) return undefined;
   return settings?.budget ?? retryBudget();
-}
-
-function ready(endpointer: Endpointer<Call, unknown>, ms: number): Promise<void> {
-  const has = () => {
-    try {
-      return endpointer.current().entries.length > 0;
-    } catch {
-      return false;
-    }
-  };
-  if (has()) return Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`kitts/client: no instance became available within ${ms} ms`));
-    }, ms);
-    const off = endpointer.onChange(() => {
-      if (!has()) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    });
-  });
 }

@@ -72,6 +72,41 @@ export class Endpointer<Req = unknown, Res = unknown> {
     };
   }
 
+  /**
+   * Resolves with the first set (the current one included) for which `predicate` holds,
+   * or rejects after `timeout` ms naming what it waited for. A set that cannot be read
+   * (invalidated by a registry error) counts as empty. The wait holds one timer (not
+   * unref'd: the caller is waiting on it) and one listener, both released when it settles.
+   */
+  when(
+    predicate: (set: EndpointSet<Req, Res>) => boolean,
+    timeout: number,
+    what = 'the endpoint set to change',
+  ): Promise<EndpointSet<Req, Res>> {
+    const read = (): EndpointSet<Req, Res> => {
+      try {
+        return this.current();
+      } catch {
+        return { version: this.set.version, entries: EMPTY };
+      }
+    };
+    const now = read();
+    if (predicate(now)) return Promise.resolve(now);
+    return new Promise((resolve, reject) => {
+      const off = this.onChange(() => {
+        const set = read();
+        if (!predicate(set)) return;
+        clearTimeout(timer);
+        off();
+        resolve(set);
+      });
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`kitts/sd: timed out after ${timeout} ms waiting for ${what}`));
+      }, timeout);
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

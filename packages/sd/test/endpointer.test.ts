@@ -1,4 +1,5 @@
 import { background, type Endpoint } from '@kitts/endpoint';
+import { assertNoLeaks, baseline } from '@kitts/testkit';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
@@ -233,5 +234,34 @@ describe('Endpointer', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('Endpointer.when', () => {
+  it('resolves with the current set at once, or with the first later set that satisfies', async () => {
+    const base = await baseline();
+    const { instancer, b } = manualInstancer();
+    b.update([inst('a')]);
+    const e = new Endpointer(instancer, recordingFactory().factory);
+    expect((await e.when((s) => s.entries.length === 1, 1000)).entries.length).to.equal(1);
+    const two = e.when((s) => s.entries.length === 2, 1000);
+    b.update([inst('a'), inst('b')]);
+    expect((await two).entries.map((x) => x.instance.id)).to.deep.equal(['a', 'b']);
+    await e.close();
+    await assertNoLeaks(base);
+  });
+
+  it('rejects after the timeout, naming what it waited for, and leaves nothing behind', async () => {
+    const base = await baseline();
+    const { instancer } = manualInstancer();
+    const e = new Endpointer(instancer, recordingFactory().factory);
+    const err = await e
+      .when((s) => s.entries.length > 0, 20, 'an instance of comments')
+      .catch((x: Error) => x);
+    expect((err as Error).message).to.equal(
+      'kitts/sd: timed out after 20 ms waiting for an instance of comments',
+    );
+    await e.close();
+    await assertNoLeaks(base);
   });
 });
